@@ -1,0 +1,36 @@
+# Two commands on a fresh machine with Python 3.11+ and pip:
+#   make run    set up .venv and run openslots on the bundled example scenario
+#   make test   set up .venv and run the whole suite: ruff, mypy, pytest
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck unit bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/openslots slots --pretty examples/haircut.json
+
+lint: $(STAMP)
+	$(BIN)/ruff check src connectors tests bench
+	$(BIN)/ruff format --check src connectors tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy src bench
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+bench: $(STAMP)
+	$(BIN)/python bench/engine.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,3 @@
+from openslots.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,103 @@
+"""Configuration: one schema, read from a TOML file and ``OPENSLOTS_*`` environment variables.
+
+The schema below is the single source of truth: ``config.example.toml`` documents exactly its
+keys (a test keeps them in step). Precedence, lowest first: the schema's defaults, the TOML file
+(``openslots --config FILE`` or ``OPENSLOTS_CONFIG``), then ``OPENSLOTS_<SECTION>__<KEY>``
+variables (``OPENSLOTS_ENGINE__MAX_WINDOW_DAYS=31``). The configuration is built once by the CLI
+and passed down; nothing reads it at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from openslots.engine.plan import Limits
+from openslots.errors import ValidationError
+
+__all__ = ["SCHEMA", "Config", "load_config"]
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    type: type
+    default: Any
+    doc: str
+
+
+SCHEMA: dict[str, dict[str, Key]] = {
+    "engine": {
+        "max_window_days": Key(int, 93, "longest availability window one query may ask for"),
+        "min_interval_minutes": Key(int, 5, "smallest step between slot starts"),
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    values: Mapping[str, Mapping[str, Any]]
+
+    def get(self, section: str, key: str) -> Any:
+        return self.values[section][key]
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(
+            max_window_days=self.get("engine", "max_window_days"),
+            min_interval_minutes=self.get("engine", "min_interval_minutes"),
+        )
+
+
+def _coerce(section: str, key: str, value: Any, source: str) -> Any:
+    spec = SCHEMA[section][key]
+    if isinstance(value, str) and spec.type is not str:
+        text = value.strip()
+        try:
+            if spec.type is bool:
+                if text.lower() not in {"true", "false", "1", "0", "yes", "no"}:
+                    raise ValueError(text)
+                value = text.lower() in {"true", "1", "yes"}
+            else:
+                value = spec.type(text)
+        except ValueError:
+            raise ValidationError(
+                f"{section}.{key}", f"{source}: {value!r} is not a {spec.type.__name__}"
+            ) from None
+    if spec.type is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValidationError(f"{section}.{key}", f"{source}: must be a whole number")
+    if not isinstance(value, spec.type):
+        raise ValidationError(f"{section}.{key}", f"{source}: must be a {spec.type.__name__}")
+    return value
+
+
+def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Build the configuration from defaults, the TOML file and the environment."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, dict[str, Any]] = {
+        section: {key: spec.default for key, spec in keys.items()}
+        for section, keys in SCHEMA.items()
+    }
+    path = path or environ.get("OPENSLOTS_CONFIG")
+    if path:
+        try:
+            document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ValidationError("config", f"cannot read {path}: {exc}") from None
+        for section, table in document.items():
+            if section not in SCHEMA or not isinstance(table, dict):
+                raise ValidationError(section, f"{path}: unknown section")
+            for key, value in table.items():
+                if key not in SCHEMA[section]:
+                    raise ValidationError(f"{section}.{key}", f"{path}: unknown key")
+                values[section][key] = _coerce(section, key, value, str(path))
+    for name, value in environ.items():
+        if not name.startswith("OPENSLOTS_") or "__" not in name:
+            continue
+        section, _, key = name[len("OPENSLOTS_") :].lower().partition("__")
+        if section in SCHEMA and key in SCHEMA[section]:
+            values[section][key] = _coerce(section, key, value, name)
+    return Config(values)
