@@ -34,14 +34,19 @@ from openslots.engine.views import (
     hours_range_days,
     resource_hours,
 )
+from openslots.engine.zones import local_day
 from openslots.errors import ValidationError
 
 __all__ = ["check_slot", "compute_availability"]
 
-# Days of open hours read before the query's first date. A pool window still open at the first
-# look-back's start is read again with the second; a window open longer than that (a resource open
-# around the clock for over a week) is anchored at local midnight of the look-back's first day.
+# Days of open hours read before the query's first date: one, and when the pool window holding
+# the query's start began before that, eight, enough to tell a window that opened within the week
+# before a candidate's date (anchored at its true start) from a longer one (see _grid).
 _LOOKBACKS = (1, 8)
+# A candidate more than this many local days after its window opened is anchored at its own local
+# midnight: a window open around the clock has no meaningful start, and an anchor that depended on
+# the query's window would make the listing and the booking check disagree.
+_ANCHOR_DAYS = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,19 +84,39 @@ def _prepare(scenario: Scenario, plan: Plan) -> _Prepared:
     return _Prepared(plan, views, windows)
 
 
+def _steps(anchor: int, lo: int, hi: int, step: int) -> Instants | None:
+    """Starts ``anchor + k * step`` in ``[lo, hi]``."""
+    first = anchor + max(0, -(-(lo - anchor) // step)) * step
+    return np.arange(first, hi + 1, step, dtype=np.int64) if first <= hi else None
+
+
 def _grid(windows: IntervalSet, plan: Plan) -> Instants:
     """Candidate starts in the query window: each open window's start plus whole steps, as long
-    as the candidate still ends inside the window."""
-    chunks = []
+    as the candidate still ends inside the window.
+
+    Candidates on local dates more than a week after their window opened (a window open around
+    the clock) step from their own date's local midnight instead, in the zone of the pool's first
+    resource, so that every candidate's grid depends on the schedules alone, not on the query.
+    """
+    zone = plan.pool[0].timezone if plan.pool else "UTC"
+    chunks: list[Instants | None] = []
     for window_start, window_end in windows:
         last = min(window_end - plan.length, plan.window_end - 1)
         if last < plan.window_start or last < window_start:
             continue
-        steps = max(0, -(-(plan.window_start - window_start) // plan.step))
-        first = window_start + steps * plan.step
-        if first <= last:
-            chunks.append(np.arange(first, last + 1, plan.step, dtype=np.int64))
-    return np.concatenate(chunks) if chunks else np.empty(0, np.int64)
+        switch = start_of_local_day(zone, local_day(zone, window_start) + _ANCHOR_DAYS + 1)
+        lo = max(window_start, plan.window_start)
+        chunks.append(_steps(window_start, lo, min(last, switch - 1), plan.step))
+        day = local_day(zone, max(switch, lo))
+        midnight = start_of_local_day(zone, day)
+        while midnight <= last:
+            next_midnight = start_of_local_day(zone, day + 1)
+            chunks.append(
+                _steps(midnight, max(midnight, lo), min(last, next_midnight - 1), plan.step)
+            )
+            day, midnight = day + 1, next_midnight
+    found = [c for c in chunks if c is not None]
+    return np.concatenate(found) if found else np.empty(0, np.int64)
 
 
 def _timely(grid: Instants, plan: Plan) -> Mask:
