@@ -30,13 +30,17 @@ def _print_error(error: OpenslotsError, stream: TextIO) -> None:
 
 def _read_document(source: str) -> Any:
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     except OSError as exc:
         raise ValidationError("$", f"cannot read {source}: {exc.strerror or exc}") from None
     try:
-        return json.loads(text)
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValidationError("$", "not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise ValidationError("$", f"not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    except RecursionError:
+        raise ValidationError("$", "JSON nested too deeply") from None
 
 
 def _slots(args: argparse.Namespace, config: Config) -> int:

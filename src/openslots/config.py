@@ -27,12 +27,13 @@ class Key:
     type: type
     default: Any
     doc: str
+    minimum: int | None = None
 
 
 SCHEMA: dict[str, dict[str, Key]] = {
     "engine": {
-        "max_window_days": Key(int, 93, "longest availability window one query may ask for"),
-        "min_interval_minutes": Key(int, 5, "smallest step between slot starts"),
+        "max_window_days": Key(int, 93, "longest availability window one query may ask", 1),
+        "min_interval_minutes": Key(int, 5, "smallest step between slot starts", 1),
     },
 }
 
@@ -52,25 +53,36 @@ class Config:
         )
 
 
-def _coerce(section: str, key: str, value: Any, source: str) -> Any:
+_TYPE_NAMES = {int: "whole number", bool: "boolean (true or false)", str: "string"}
+
+
+def _from_environment(section: str, key: str, text: str, source: str) -> Any:
+    """Environment variables are text: read them as the key's type."""
     spec = SCHEMA[section][key]
-    if isinstance(value, str) and spec.type is not str:
-        text = value.strip()
+    text = text.strip()
+    if spec.type is bool:
+        if text.lower() not in {"true", "false", "1", "0", "yes", "no"}:
+            raise ValidationError(f"{section}.{key}", f"{source}: {text!r} is not a boolean")
+        return text.lower() in {"true", "1", "yes"}
+    if spec.type is int:
         try:
-            if spec.type is bool:
-                if text.lower() not in {"true", "false", "1", "0", "yes", "no"}:
-                    raise ValueError(text)
-                value = text.lower() in {"true", "1", "yes"}
-            else:
-                value = spec.type(text)
+            return int(text)
         except ValueError:
             raise ValidationError(
-                f"{section}.{key}", f"{source}: {value!r} is not a {spec.type.__name__}"
+                f"{section}.{key}", f"{source}: {text!r} is not a whole number"
             ) from None
-    if spec.type is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ValidationError(f"{section}.{key}", f"{source}: must be a whole number")
-    if not isinstance(value, spec.type):
-        raise ValidationError(f"{section}.{key}", f"{source}: must be a {spec.type.__name__}")
+    return text
+
+
+def _checked(section: str, key: str, value: Any, source: str) -> Any:
+    spec = SCHEMA[section][key]
+    wrong_type = not isinstance(value, spec.type) or (spec.type is int and isinstance(value, bool))
+    if wrong_type:
+        raise ValidationError(
+            f"{section}.{key}", f"{source}: must be a {_TYPE_NAMES.get(spec.type, spec.type)}"
+        )
+    if spec.minimum is not None and value < spec.minimum:
+        raise ValidationError(f"{section}.{key}", f"{source}: must be at least {spec.minimum}")
     return value
 
 
@@ -93,11 +105,14 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
             for key, value in table.items():
                 if key not in SCHEMA[section]:
                     raise ValidationError(f"{section}.{key}", f"{path}: unknown key")
-                values[section][key] = _coerce(section, key, value, str(path))
-    for name, value in environ.items():
+                values[section][key] = _checked(section, key, value, str(path))
+    for name, text in environ.items():
         if not name.startswith("OPENSLOTS_") or "__" not in name:
             continue
         section, _, key = name[len("OPENSLOTS_") :].lower().partition("__")
-        if section in SCHEMA and key in SCHEMA[section]:
-            values[section][key] = _coerce(section, key, value, name)
+        if section not in SCHEMA or key not in SCHEMA[section]:
+            # A typo in a variable would otherwise be silently ignored.
+            raise ValidationError(f"{section}.{key}", f"{name}: no such configuration key")
+        value = _from_environment(section, key, text, name)
+        values[section][key] = _checked(section, key, value, name)
     return Config(values)

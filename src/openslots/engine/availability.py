@@ -40,9 +40,10 @@ from openslots.errors import ValidationError
 __all__ = ["check_slot", "compute_availability"]
 
 # Days of open hours read before the query's first date: one, and when the pool window holding
-# the query's start began before that, eight, enough to tell a window that opened within the week
-# before a candidate's date (anchored at its true start) from a longer one (see _grid).
-_LOOKBACKS = (1, 8)
+# the query's start may have begun before that, nine: enough to tell a window that opened within
+# the week before a candidate's date (anchored at its true start) from a longer one (see _grid),
+# with a day to spare for DST shifts and zones that differ between resources.
+_LOOKBACKS = (1, 9)
 # A candidate more than this many local days after its window opened is anchored at its own local
 # midnight: a window open around the clock has no meaningful start, and an anchor that depended on
 # the query's window would make the listing and the booking check disagree.
@@ -62,15 +63,16 @@ def _windows(hours: list[IntervalSet], plan: Plan) -> IntervalSet:
     return IntervalSet.union_all(hours)
 
 
-def _hours_begin(scenario: Scenario, plan: Plan, lookback_days: int) -> int:
-    """The earliest instant any pool resource's hours were read from."""
-    firsts = []
+def _truncation(scenario: Scenario, plan: Plan, lookback_days: int) -> int:
+    """The latest instant at which some pool resource's hours were cut off by the look-back: a
+    pool window starting at or before it may have begun earlier in truth."""
+    cuts = []
     for resource in plan.pool:
         schedule = effective_schedule(resource, scenario)
         if schedule is not None:
             first, _ = hours_range_days(schedule.timezone, plan, lookback_days)
-            firsts.append(start_of_local_day(schedule.timezone, first))
-    return min(firsts, default=plan.window_start)
+            cuts.append(start_of_local_day(schedule.timezone, first))
+    return max(cuts, default=plan.window_start)
 
 
 def _prepare(scenario: Scenario, plan: Plan) -> _Prepared:
@@ -78,7 +80,7 @@ def _prepare(scenario: Scenario, plan: Plan) -> _Prepared:
         hours = [resource_hours(scenario, plan, r, lookback) for r in plan.pool]
         windows = _windows(hours, plan)
         anchor = windows.span_containing(plan.window_start)
-        if anchor is None or anchor[0] > _hours_begin(scenario, plan, lookback):
+        if anchor is None or anchor[0] > _truncation(scenario, plan, lookback):
             break
     views = tuple(build_view(scenario, plan, r, h) for r, h in zip(plan.pool, hours, strict=True))
     return _Prepared(plan, views, windows)
@@ -302,7 +304,8 @@ def check_slot(
 ) -> SlotCheck:
     """Can the candidate starting at ``start`` (UTC seconds) be booked, and if not, why?
 
-    The service, duration, party and pool come from ``scenario.query``; its window is ignored.
+    The service, duration, party and pool come from ``scenario.query``; its window only serves
+    ``balanced`` mode, which counts the bookings starting in it.
     ``resource_ids`` names the resources the booking would take; without it the mode picks them
     as the listing does (``none``: the first free resource of the pool; ``combined``: all).
     A start that is not on the pool's grid is refused with ``off_grid``.
@@ -315,7 +318,12 @@ def check_slot(
         include_unavailable=True,
         explain=True,
     )
-    plan = resolve(replace(scenario, query=query), limits)
+    # Balanced mode counts bookings over the listing's window, so the check picks as it did.
+    plan = replace(
+        resolve(replace(scenario, query=query), limits),
+        balance_start=scenario.query.start,
+        balance_end=scenario.query.end,
+    )
     prep = _prepare(scenario, plan)
     pool_ids = [v.resource.id for v in prep.views]
     if resource_ids is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from openslots.engine.model import Location, Mode, Resource, Scenario
-from openslots.engine.zones import DAY
+from openslots.engine.zones import DAY, local_day
 from openslots.errors import ValidationError
 
 __all__ = ["Limits", "Plan", "allowed_duration", "resolve"]
@@ -39,6 +39,8 @@ class Plan:
     pool: tuple[Resource, ...]
     window_start: int
     window_end: int
+    balance_start: int  # balanced mode counts bookings starting in [balance_start, balance_end)
+    balance_end: int
     earliest: int
     latest: int | None
     tentative_as_busy: bool
@@ -95,8 +97,9 @@ def _pool(scenario: Scenario, mode: Mode) -> tuple[Resource, ...]:
                 f"query.resource_ids.{index}",
                 f"resource {resource_id!r} does not provide service {scenario.service.id!r}",
             )
-    if len(set(requested)) != len(requested):
-        raise ValidationError("query.resource_ids", "resource ids must not repeat")
+    for index, resource_id in enumerate(requested):
+        if resource_id in requested[:index]:
+            raise ValidationError(f"query.resource_ids.{index}", f"{resource_id!r} is listed twice")
     if not requested:
         raise ValidationError("query.resource_ids", "name at least one resource")
     return tuple(by_id[i] for i in requested)
@@ -108,7 +111,11 @@ def resolve(scenario: Scenario, limits: Limits | None = None) -> Plan:
     service, query = scenario.service, scenario.query
     if query.end <= query.start:
         raise ValidationError("query.end", "the window must end after it starts")
-    if query.end - query.start > limits.max_window_days * DAY:
+    # Either measure may stay within the limit: 93 local dates across a DST change are 93 days
+    # and an hour, and 93 elapsed days from mid-morning touch 94 dates.
+    dates = local_day(query.timezone, query.end - 1) - local_day(query.timezone, query.start) + 1
+    elapsed_days = (query.end - query.start) / DAY
+    if dates > limits.max_window_days and elapsed_days > limits.max_window_days:
         raise ValidationError(
             "query.end", f"the window may span at most {limits.max_window_days} days"
         )
@@ -153,6 +160,8 @@ def resolve(scenario: Scenario, limits: Limits | None = None) -> Plan:
         pool=pool,
         window_start=query.start,
         window_end=query.end,
+        balance_start=query.start,
+        balance_end=query.end,
         earliest=scenario.now + service.min_notice * 60,
         latest=None if service.horizon is None else scenario.now + service.horizon * 60,
         tentative_as_busy=query.tentative_as_busy,

@@ -40,8 +40,15 @@ from openslots.errors import ValidationError
 __all__ = ["SCENARIO_VERSION", "format_instant", "parse_scenario", "scenario_to_dict"]
 
 SCENARIO_VERSION = 1
-_TIME = re.compile(r"^(\d{2}):(\d{2})$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIME = re.compile(r"([0-9]{2}):([0-9]{2})")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Instants outside these years are refused: far beyond any booking, and the arithmetic on them
+# (wall clocks, ISO weeks, epoch seconds in int64 arrays) stays well inside its types.
+_FIRST_YEAR, _LAST_YEAR = 1900, 2199
+# Upper bounds of numeric fields, so no value can overflow the engine's arithmetic.
+MAX_MINUTES = 10 * 366 * 1440  # notice and horizon: ten years
+MAX_DURATION = 31 * 1440  # a service's duration, interval and buffers: a month
+MAX_COUNT = 1_000_000  # capacities, seats, party sizes, caps
 _MISSING: Any = object()
 T = TypeVar("T")
 
@@ -79,20 +86,30 @@ def _string(value: Any, path: str) -> str:
     return value
 
 
-def _int(value: Any, path: str, minimum: int) -> int:
+def _int(value: Any, path: str, minimum: int, maximum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(path, "must be a whole number")
     if value < minimum:
         raise ValidationError(path, f"must be at least {minimum}")
+    if value > maximum:
+        raise ValidationError(path, f"must be at most {maximum}")
     return value
 
 
-def _positive(value: Any, path: str) -> int:
-    return _int(value, path, 1)
+def _count(value: Any, path: str) -> int:
+    return _int(value, path, 1, MAX_COUNT)
 
 
-def _not_negative(value: Any, path: str) -> int:
-    return _int(value, path, 0)
+def _length(value: Any, path: str) -> int:
+    return _int(value, path, 1, MAX_DURATION)
+
+
+def _buffer(value: Any, path: str) -> int:
+    return _int(value, path, 0, MAX_DURATION)
+
+
+def _span_of_time(value: Any, path: str) -> int:
+    return _int(value, path, 0, MAX_MINUTES)
 
 
 def _bool(value: Any, path: str) -> bool:
@@ -118,6 +135,8 @@ def _instant(value: Any, path: str, round_up: bool = False) -> int:
         raise ValidationError(path, f"{text!r} is not an ISO 8601 instant") from None
     if "T" not in text.upper() or moment.tzinfo is None:
         raise ValidationError(path, f"{text!r} needs a time and a UTC offset (or Z)")
+    if not _FIRST_YEAR <= moment.year <= _LAST_YEAR:
+        raise ValidationError(path, f"{text!r} is outside the years {_FIRST_YEAR}-{_LAST_YEAR}")
     seconds = int((moment - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds() // 1)
     if round_up and moment.microsecond:
         seconds += 1
@@ -126,17 +145,20 @@ def _instant(value: Any, path: str, round_up: bool = False) -> int:
 
 def _date(value: Any, path: str) -> date:
     text = _string(value, path)
-    if not _DATE.match(text):
+    if not _DATE.fullmatch(text):
         raise ValidationError(path, f"{text!r} is not a date (YYYY-MM-DD)")
     try:
-        return date.fromisoformat(text)
+        parsed = date.fromisoformat(text)
     except ValueError:
         raise ValidationError(path, f"{text!r} is not a valid date") from None
+    if not _FIRST_YEAR <= parsed.year <= _LAST_YEAR:
+        raise ValidationError(path, f"{text!r} is outside the years {_FIRST_YEAR}-{_LAST_YEAR}")
+    return parsed
 
 
 def _time_of_day(value: Any, path: str, is_end: bool) -> int:
     text = _string(value, path)
-    match = _TIME.match(text)
+    match = _TIME.fullmatch(text)
     if not match:
         raise ValidationError(path, f"{text!r} is not a time of day (HH:MM)")
     hours, minutes = int(match.group(1)), int(match.group(2))
@@ -157,8 +179,18 @@ def _optional(
     return read(value, _at(path, key))
 
 
+def _or_empty(obj: dict[str, Any], key: str, empty: Any) -> Any:
+    """The value at ``key``; ``empty`` when absent or null (but not when merely falsy)."""
+    value = obj.get(key)
+    return empty if value is None else value
+
+
 def _ids(value: Any, path: str) -> tuple[str, ...]:
-    return tuple(_string(item, _at(path, i)) for i, item in enumerate(_list(value, path)))
+    ids = tuple(_string(item, _at(path, i)) for i, item in enumerate(_list(value, path)))
+    for i, item in enumerate(ids):
+        if item in ids[:i]:
+            raise ValidationError(_at(path, i), f"{item!r} is listed twice")
+    return ids
 
 
 # -- schedules ------------------------------------------------------------------------------
@@ -241,9 +273,9 @@ def _booking(value: Any, path: str) -> Booking:
         service_id=_string(obj["service_id"], _at(path, "service_id")),
         start=start,
         end=end,
-        party_size=_optional(obj, "party_size", path, _positive, 1),
-        buffer_before=_optional(obj, "buffer_before", path, _not_negative, 0),
-        buffer_after=_optional(obj, "buffer_after", path, _not_negative, 0),
+        party_size=_optional(obj, "party_size", path, _count, 1),
+        buffer_before=_optional(obj, "buffer_before", path, _buffer, 0),
+        buffer_after=_optional(obj, "buffer_after", path, _buffer, 0),
     )
 
 
@@ -255,19 +287,22 @@ def _resource(value: Any, path: str) -> Resource:
         raise ValidationError(_at(path, "timezone"), "is required when there is no schedule")
     zone = _optional(obj, "timezone", path, _zone, schedule.timezone if schedule else "UTC")
     bpath, kpath = _at(path, "busy"), _at(path, "bookings")
+    bookings = tuple(
+        _booking(v, _at(kpath, i))
+        for i, v in enumerate(_list(_or_empty(obj, "bookings", []), kpath))
+    )
+    # One booking may hold several resources (and then appears under each), but only once each.
+    _unique_ids(bookings, kpath)
     return Resource(
         id=_string(obj["id"], _at(path, "id")),
         timezone=zone,
-        capacity=_optional(obj, "capacity", path, _positive, 1),
+        capacity=_optional(obj, "capacity", path, _count, 1),
         team_id=_optional(obj, "team_id", path, _string, None),
         schedule=schedule,
         busy=tuple(
-            _block(v, _at(bpath, i)) for i, v in enumerate(_list(obj.get("busy") or [], bpath))
+            _block(v, _at(bpath, i)) for i, v in enumerate(_list(_or_empty(obj, "busy", []), bpath))
         ),
-        bookings=tuple(
-            _booking(v, _at(kpath, i))
-            for i, v in enumerate(_list(obj.get("bookings") or [], kpath))
-        ),
+        bookings=bookings,
     )
 
 
@@ -284,32 +319,32 @@ def _service(value: Any, path: str) -> Service:
         "mode",
     )  # fmt: skip
     obj = _object(value, path, fields, ("id", "duration"))
-    duration = _int(obj["duration"], _at(path, "duration"), 1)
+    duration = _length(obj["duration"], _at(path, "duration"))
     options = _optional(
         obj,
         "duration_options",
         path,
-        lambda v, p: tuple(_positive(x, _at(p, i)) for i, x in enumerate(_list(v, p))),
+        lambda v, p: tuple(_length(x, _at(p, i)) for i, x in enumerate(_list(v, p))),
         None,
     )
     if options is not None and duration not in options:
         raise ValidationError(_at(path, "duration"), "must be one of duration_options")
     cpath = _at(path, "caps")
-    caps_obj = _object(obj.get("caps") or {}, cpath, ("per_day", "per_week"))
+    caps_obj = _object(_or_empty(obj, "caps", {}), cpath, ("per_day", "per_week"))
     return Service(
         id=_string(obj["id"], _at(path, "id")),
         duration=duration,
         duration_options=options,
-        duration_interval=_optional(obj, "duration_interval", path, _positive, None),
-        interval=_optional(obj, "interval", path, _positive, None),
-        buffer_before=_optional(obj, "buffer_before", path, _not_negative, 0),
-        buffer_after=_optional(obj, "buffer_after", path, _not_negative, 0),
-        min_notice=_optional(obj, "min_notice", path, _not_negative, 0),
-        horizon=_optional(obj, "horizon", path, _not_negative, None),
-        seats=_optional(obj, "seats", path, _positive, None),
+        duration_interval=_optional(obj, "duration_interval", path, _length, None),
+        interval=_optional(obj, "interval", path, _length, None),
+        buffer_before=_optional(obj, "buffer_before", path, _buffer, 0),
+        buffer_after=_optional(obj, "buffer_after", path, _buffer, 0),
+        min_notice=_optional(obj, "min_notice", path, _span_of_time, 0),
+        horizon=_optional(obj, "horizon", path, _span_of_time, None),
+        seats=_optional(obj, "seats", path, _count, None),
         caps=Caps(
-            per_day=_optional(caps_obj, "per_day", cpath, _positive, None),
-            per_week=_optional(caps_obj, "per_week", cpath, _positive, None),
+            per_day=_optional(caps_obj, "per_day", cpath, _count, None),
+            per_week=_optional(caps_obj, "per_week", cpath, _count, None),
         ),
         resource_ids=_optional(obj, "resource_ids", path, _ids, None),
         location_id=_optional(obj, "location_id", path, _string, None),
@@ -319,7 +354,7 @@ def _service(value: Any, path: str) -> Service:
 
 def _window_bound(value: Any, path: str, zone: str, is_end: bool) -> int:
     """An instant, or a date meaning local midnight (start) / the end of that day (end)."""
-    if isinstance(value, str) and _DATE.match(value):
+    if isinstance(value, str) and _DATE.fullmatch(value):
         day = day_number(_date(value, path))
         return start_of_local_day(zone, day + 1 if is_end else day)
     return _instant(value, path)
@@ -343,9 +378,9 @@ def _query(value: Any, path: str) -> Query:
         timezone=zone,
         resource_ids=_optional(obj, "resource_ids", path, _ids, None),
         mode=_optional(obj, "mode", path, _mode, None),
-        duration=_optional(obj, "duration", path, _positive, None),
-        interval=_optional(obj, "interval", path, _positive, None),
-        party_size=_optional(obj, "party_size", path, _positive, 1),
+        duration=_optional(obj, "duration", path, _length, None),
+        interval=_optional(obj, "interval", path, _length, None),
+        party_size=_optional(obj, "party_size", path, _count, 1),
         first_available=_optional(obj, "first_available", path, _bool, False),
         include_unavailable=_optional(obj, "include_unavailable", path, _bool, False),
         explain=_optional(obj, "explain", path, _bool, False),
@@ -376,15 +411,15 @@ def parse_scenario(document: Any) -> Scenario:
     )
     obj = _object(document, "", fields, ("now", "service", "resources", "query"))
     version = obj.get("version", SCENARIO_VERSION)
-    if version != SCENARIO_VERSION:
+    if type(version) is not int or version != SCENARIO_VERSION:
         raise ValidationError("version", f"unsupported version {version!r} (this reads 1)")
-    org = _object(obj.get("organization") or {}, "organization", ("schedule",))
+    org = _object(_or_empty(obj, "organization", {}), "organization", ("schedule",))
     teams = tuple(
-        _team(v, f"teams.{i}") for i, v in enumerate(_list(obj.get("teams") or [], "teams"))
+        _team(v, f"teams.{i}") for i, v in enumerate(_list(_or_empty(obj, "teams", []), "teams"))
     )
     locations = tuple(
         _location(v, f"locations.{i}")
-        for i, v in enumerate(_list(obj.get("locations") or [], "locations"))
+        for i, v in enumerate(_list(_or_empty(obj, "locations", []), "locations"))
     )
     resources = tuple(
         _resource(v, f"resources.{i}") for i, v in enumerate(_list(obj["resources"], "resources"))
@@ -392,6 +427,7 @@ def parse_scenario(document: Any) -> Scenario:
     service = _service(obj["service"], "service")
     for items, path in ((teams, "teams"), (locations, "locations"), (resources, "resources")):
         _unique_ids(items, path)
+    _check_shared_bookings(resources)
     _check_references(service, resources, teams, locations)
     return Scenario(
         now=_instant(obj["now"], "now", round_up=True),
@@ -416,6 +452,19 @@ def _location(value: Any, path: str) -> Location:
         timezone=_zone(obj["timezone"], _at(path, "timezone")),
         schedule=_maybe_schedule(obj, path),
     )
+
+
+def _check_shared_bookings(resources: Sequence[Resource]) -> None:
+    """A booking of several resources is listed under each of them, the same each time."""
+    seen: dict[str, tuple[Booking, int]] = {}
+    for i, resource in enumerate(resources):
+        for j, booking in enumerate(resource.bookings):
+            first = seen.setdefault(booking.id, (booking, i))
+            if first[0] != booking:
+                raise ValidationError(
+                    f"resources.{i}.bookings.{j}.id",
+                    f"booking {booking.id!r} differs from the one under resources.{first[1]}",
+                )
 
 
 def _check_references(

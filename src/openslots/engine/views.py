@@ -148,7 +148,7 @@ def build_view(
     booking_count = sum(
         1
         for b in bookings
-        if b.service_id == service.id and plan.window_start <= b.start < plan.window_end
+        if b.service_id == service.id and plan.balance_start <= b.start < plan.balance_end
     )
     return ResourceView(
         resource=resource,

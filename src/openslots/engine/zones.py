@@ -24,7 +24,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from openslots.engine.intervals import Span
 
@@ -62,10 +62,20 @@ def date_of_day(day: int) -> date:
     return date.fromordinal(day + EPOCH_ORDINAL)
 
 
+# Keys that the system's zone directory may hold but that name no place: a scenario must mean the
+# same on every machine.
+_HOST_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+
+
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones()) - _HOST_ZONES
+
+
 @lru_cache(maxsize=512)
 def get_zone(name: str) -> ZoneInfo:
     """The zone called ``name``; raises ``ValueError`` for anything that is not an IANA key."""
-    if not name or name.startswith(("/", ".")) or ".." in name:
+    if name not in _known_zones():
         raise ValueError(f"unknown time zone {name!r}")
     try:
         return ZoneInfo(name)
