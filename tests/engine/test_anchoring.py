@@ -68,3 +68,25 @@ def test_listing_and_check_agree_for_around_the_clock_resources() -> None:
     assert narrow_starts <= wide_starts
     for start in sorted(narrow_starts):
         assert check_slot(wide, start).bookable
+
+
+def test_grid_of_long_windows_does_not_depend_on_the_order_of_query_resource_ids() -> None:
+    # A round-the-clock UTC hotline and a Kolkata desk with no hours: whichever order the query
+    # names them in, the hotline's candidates step from the anchor zone of the service (its
+    # pool's first resource, UTC): 09:00, 10:00, 11:00.
+    every_day = [{"day": d, "start": "00:00", "end": "24:00"} for d in DAYS]
+    document: dict[str, Any] = {
+        "now": "2026-01-01T00:00:00Z",
+        "service": {"id": "svc", "duration": 60, "resource_ids": ["hotline", "desk"]},
+        "resources": [
+            {"id": "hotline", "schedule": {"timezone": "UTC", "rules": every_day}},
+            {"id": "desk", "schedule": {"timezone": "Asia/Kolkata", "rules": []}},
+        ],
+        "query": {"start": "2026-01-12T09:00:00Z", "end": "2026-01-12T12:00:00Z"},
+    }
+    answers = []
+    for order in (["hotline", "desk"], ["desk", "hotline"]):
+        document["query"]["resource_ids"] = order
+        slots = compute_availability(parse_scenario(document)).slots
+        answers.append([_local(s.start, "UTC") for s in slots])
+    assert answers[0] == answers[1] == ["01-12 09:00", "01-12 10:00", "01-12 11:00"]

@@ -97,10 +97,10 @@ def _grid(windows: IntervalSet, plan: Plan) -> Instants:
     as the candidate still ends inside the window.
 
     Candidates on local dates more than a week after their window opened (a window open around
-    the clock) step from their own date's local midnight instead, in the zone of the pool's first
-    resource, so that every candidate's grid depends on the schedules alone, not on the query.
+    the clock) step from their own date's local midnight instead, in the plan's anchor zone, so
+    that every candidate's grid depends on the service and the schedules alone, not the query.
     """
-    zone = plan.pool[0].timezone if plan.pool else "UTC"
+    zone = plan.anchor_zone
     chunks: list[Instants | None] = []
     for window_start, window_end in windows:
         last = min(window_end - plan.length, plan.window_end - 1)

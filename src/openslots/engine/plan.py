@@ -47,6 +47,9 @@ class Plan:
     seats: int | None
     location: Location | None
     excluded_booking: str | None
+    # Local midnights of this zone anchor candidates deep inside windows open for over a week:
+    # the service's location's zone, else its pool's first resource's (never the query's order).
+    anchor_zone: str
 
 
 def allowed_duration(scenario: Scenario, requested: int | None) -> int:
@@ -105,6 +108,14 @@ def _pool(scenario: Scenario, mode: Mode) -> tuple[Resource, ...]:
     return tuple(by_id[i] for i in requested)
 
 
+def _anchor_zone(scenario: Scenario, location: Location | None) -> str:
+    if location is not None:
+        return location.timezone
+    ids = scenario.service.resource_ids
+    first = ids[0] if ids else (scenario.resources[0].id if scenario.resources else None)
+    return next((r.timezone for r in scenario.resources if r.id == first), "UTC")
+
+
 def resolve(scenario: Scenario, limits: Limits | None = None) -> Plan:
     """Check the query against its service and compute the plan; raises ValidationError."""
     limits = limits or Limits()
@@ -150,6 +161,7 @@ def resolve(scenario: Scenario, limits: Limits | None = None) -> Plan:
                 "service.location_id", f"no location {service.location_id!r} in the scenario"
             )
     return Plan(
+        anchor_zone=_anchor_zone(scenario, location),
         duration_minutes=duration,
         length=duration * 60,
         step=interval * 60,

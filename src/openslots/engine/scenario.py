@@ -37,7 +37,15 @@ from openslots.engine.schedule import start_of_local_day
 from openslots.engine.zones import day_number, is_valid_zone
 from openslots.errors import ValidationError
 
-__all__ = ["SCENARIO_VERSION", "format_instant", "parse_scenario", "scenario_to_dict"]
+__all__ = [
+    "SCENARIO_VERSION",
+    "format_instant",
+    "parse_instant",
+    "parse_scenario",
+    "parse_schedule",
+    "scenario_to_dict",
+    "schedule_to_dict",
+]
 
 SCENARIO_VERSION = 1
 _TIME = re.compile(r"([0-9]{2}):([0-9]{2})")
@@ -141,6 +149,12 @@ def _instant(value: Any, path: str, round_up: bool = False) -> int:
     if round_up and moment.microsecond:
         seconds += 1
     return seconds
+
+
+def parse_instant(value: Any, field: str, round_up: bool = False) -> int:
+    """An ISO 8601 instant with an offset (or ``Z``) as UTC seconds; ValidationError naming
+    ``field`` otherwise. For API layers that share the scenario's conventions."""
+    return _instant(value, field, round_up)
 
 
 def _date(value: Any, path: str) -> date:

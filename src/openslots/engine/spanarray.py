@@ -69,7 +69,7 @@ class SpanArray:
         # The last span starting before hi is the only one that can reach past lo: ends are
         # sorted too, because the spans are disjoint.
         j = np.searchsorted(self.starts, hi, side="left") - 1
-        return (j >= 0) & (self.ends[np.maximum(j, 0)] > lo)
+        return (j >= 0) & (self.ends[np.maximum(j, 0)] > lo) & (lo < hi)
 
     def covering(self, lo: Instants, hi: Instants) -> Mask:
         """For each ``[lo[k], hi[k])``: does one span hold all of it?"""
