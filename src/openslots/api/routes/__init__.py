@@ -1,0 +1,12 @@
+"""Routers, one module per group of routes; the app includes every router listed here."""
+
+from openslots.api.routes import availability, blocks, catalog, health, keys, reservations
+
+ROUTERS = [
+    health.router,
+    keys.router,
+    catalog.router,
+    blocks.router,
+    availability.router,
+    reservations.router,
+]

@@ -1,0 +1,34 @@
+"""What the API needs, passed to the app factory explicitly (the app reads no globals)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from openslots.engine.plan import Limits
+from openslots.store.database import Database
+
+__all__ = ["ApiSettings", "system_clock"]
+
+
+def system_clock() -> int:
+    """Now, in UTC seconds since the epoch."""
+    return int(time.time())
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    database: Database
+    clock: Callable[[], int] = system_clock
+    limits: Limits = field(default_factory=Limits)
+    # Availability answers cached per process (0 turns the cache off).
+    cache_entries: int = 1024
+    # Largest request body accepted, in bytes.
+    max_body_bytes: int = 1_048_576
+    # How long a hold takes its seats unless the request asks otherwise (seconds).
+    hold_ttl_seconds: int = 300
+    # Longest hold a request may ask for (seconds).
+    max_hold_ttl_seconds: int = 3600
+    # Most items one list request returns.
+    max_page_size: int = 500
