@@ -1,16 +1,29 @@
-# Installs openslots exactly as `make` does (pip install of this project into an environment).
+# The openslots server. Installs openslots as `make` does (pip install of this project), runs as
+# an unprivileged user, and keeps its default SQLite database in /data (mount a volume there, or
+# set OPENSLOTS_DATABASE_URL=postgresql://... to share PostgreSQL between containers).
+#   docker build -t openslots .
+#   docker run -p 8080:8080 -v openslots-data:/data openslots              # the server
+#   docker run -p 8080:8080 openslots serve --host 0.0.0.0 --demo          # with the demo
+#   docker run -v openslots-data:/data openslots orgs create "Acme"        # any other command
 FROM python:3.11-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY src ./src
 COPY connectors ./connectors
 COPY examples ./examples
 RUN python -m pip install --no-cache-dir . \
-    && useradd --create-home --uid 10001 openslots
+    && useradd --create-home --uid 10001 openslots \
+    && mkdir /data && chown openslots /data
 USER openslots
+# The default database.url (sqlite:///openslots.db) is read from the working directory.
+WORKDIR /data
+VOLUME /data
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4)"]
 
-# Until the HTTP service exists, the image answers scenarios: docker run IMAGE slots FILE.json
 ENTRYPOINT ["openslots"]
-CMD ["slots", "--pretty", "examples/haircut.json"]
+# Migrates the database, then serves the API on every interface of the container.
+CMD ["serve", "--host", "0.0.0.0"]

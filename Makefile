@@ -1,6 +1,8 @@
 # Two commands on a fresh machine with Python 3.11+ and pip:
-#   make run    set up .venv and run openslots on the bundled example scenario
+#   make run    set up .venv and run the server on http://127.0.0.1:8080 with a demo organization
+#               (SQLite file openslots.db here; the demo's key and curl lines are printed once)
 #   make test   set up .venv and run the whole suite: ruff, mypy, pytest
+# `make run ARGS="--port 9000"` passes options on to `openslots serve`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -15,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/openslots slots --pretty examples/haircut.json
+	$(BIN)/openslots serve --demo $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src connectors tests bench

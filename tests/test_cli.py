@@ -334,3 +334,102 @@ def test_a_missing_config_file_exits_2(tmp_path: Path) -> None:
     _assert_invalid(
         _run("--config", tmp_path / "nope.toml", "slots", HAIRCUT, cwd=tmp_path), "config"
     )
+
+
+# -- the database commands: migrate, and what every command shares ---------------------------
+
+
+def _db_env(url: str) -> dict[str, str]:
+    return _environment(OPENSLOTS_DATABASE_URL=url)
+
+
+def test_migrate_prints_the_revision_and_is_idempotent(tmp_path: Path) -> None:
+    from openslots.store.migrate import head_revision
+
+    env = _db_env(f"sqlite:///{tmp_path / 'data.db'}")
+    first = _run("migrate", cwd=tmp_path, env=env)
+    assert (first.returncode, first.stdout) == (0, f"{head_revision()}\n"), first.stderr
+    again = _run("migrate", cwd=tmp_path, env=env)
+    assert (again.returncode, again.stdout) == (0, f"{head_revision()}\n"), again.stderr
+    assert (tmp_path / "data.db").exists()
+    assert not (tmp_path / "openslots.db").exists()
+
+
+def test_migrate_uses_the_config_file(tmp_path: Path) -> None:
+    config = _config(tmp_path, f"[database]\nurl = 'sqlite:///{tmp_path / 'from-file.db'}'\n")
+    result = _run("--config", config, "migrate", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "from-file.db").exists()
+
+
+def test_migrate_creates_the_default_file_in_the_working_directory(tmp_path: Path) -> None:
+    result = _run("migrate", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "openslots.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "command"),
+    [
+        pytest.param("not a url", ["migrate"], id="not-a-url"),
+        pytest.param("mysql://user@db/openslots", ["orgs", "create", "A"], id="no-driver"),
+        pytest.param("nosuchdb://somewhere", ["serve"], id="unknown-dialect"),
+    ],
+)
+def test_an_unusable_database_url_exits_2(url: str, command: list[str], tmp_path: Path) -> None:
+    _assert_invalid(_run(*command, cwd=tmp_path, env=_db_env(url)), "database.url")
+
+
+def test_a_database_that_cannot_be_opened_exits_1(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}"
+    result = _run("migrate", cwd=tmp_path, env=_db_env(url))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    error = json.loads(result.stderr)
+    assert error["error"]["code"] == "configuration_error"
+    assert "unable to open database file" in error["error"]["message"]
+
+
+def test_a_database_from_a_newer_openslots_is_refused(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "data.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)")
+        connection.execute("INSERT INTO alembic_version VALUES ('9999')")
+    connection.close()
+    result = _run("migrate", cwd=tmp_path, env=_db_env(f"sqlite:///{path}"))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "newer openslots" in json.loads(result.stderr)["error"]["message"]
+
+
+def test_help_lists_every_command(tmp_path: Path) -> None:
+    result = _run("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for command in ("slots", "serve", "api", "migrate", "orgs", "keys"):
+        assert command in result.stdout
+
+
+def test_slots_does_not_load_the_server(tmp_path: Path) -> None:
+    # `openslots slots` starts in a fraction of the time the server's imports take.
+    code = (
+        "import sys, runpy\n"
+        "sys.argv = ['openslots', 'slots', sys.argv[1]]\n"
+        "from openslots.cli import main\n"
+        "assert main() == 0\n"
+        "loaded = [m for m in ('sqlalchemy', 'fastapi', 'uvicorn') if m in sys.modules]\n"
+        "print(loaded, file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(HAIRCUT)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=_environment(),
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "[]"

@@ -150,7 +150,18 @@ def test_an_explicit_environ_replaces_the_process_environment(
         pytest.param("[engine]\nmax_windows_days = 3\n", "engine.max_windows_days", id="key-typo"),
         pytest.param("[engine]\nMAX_WINDOW_DAYS = 3\n", "engine.MAX_WINDOW_DAYS", id="key-case"),
         pytest.param("[engines]\nmax_window_days = 3\n", "engines", id="section-typo"),
-        pytest.param("[server]\nport = 8080\n", "server", id="section-not-in-schema"),
+        pytest.param("[scheduler]\nport = 8080\n", "scheduler", id="section-not-in-schema"),
+        pytest.param("[server]\nport = 0\n", "server.port", id="port-zero"),
+        pytest.param("[server]\nport = 65536\n", "server.port", id="port-too-big"),
+        pytest.param("[server]\nport = '8080'\n", "server.port", id="port-string"),
+        pytest.param("[server]\nhost = 127\n", "server.host", id="host-number"),
+        pytest.param("[server]\nhost = ' '\n", "server.host", id="host-blank"),
+        pytest.param("[database]\nurl = ''\n", "database.url", id="url-empty"),
+        pytest.param("[database]\nuri = 'sqlite://'\n", "database.uri", id="url-typo"),
+        pytest.param("[api]\ncache_entries = -1\n", "api.cache_entries", id="cache-negative"),
+        pytest.param("[api]\nmax_body_bytes = 0\n", "api.max_body_bytes", id="body-zero"),
+        pytest.param("[api]\nhold_ttl_seconds = 0\n", "api.hold_ttl_seconds", id="ttl-zero"),
+        pytest.param("[api]\nmax_page_size = 0\n", "api.max_page_size", id="page-zero"),
         pytest.param("max_window_days = 3\n", "max_window_days", id="key-outside-section"),
         pytest.param("engine = 3\n", "engine", id="section-not-a-table"),
         pytest.param("[[engine]]\nmax_window_days = 3\n", "engine", id="section-array"),
@@ -210,3 +221,98 @@ def test_config_errors_name_their_source(tmp_path: Path) -> None:
     assert str(path) in _error(path=path, environ=NO_ENV).message
     name = "OPENSLOTS_ENGINE__MAX_WINDOW_DAYS"
     assert name in _error(path=None, environ={name: "long"}).message
+
+
+# -- database, server and api keys (DESIGN §6 names) ------------------------------------------
+
+
+def test_database_server_and_api_defaults() -> None:
+    config = load_config(None, environ=NO_ENV)
+    assert config.get("database", "url") == "sqlite:///openslots.db"  # in the working directory
+    assert (config.get("server", "host"), config.get("server", "port")) == ("127.0.0.1", 8080)
+
+
+def test_api_keys_default_to_the_app_defaults_and_reach_the_app() -> None:
+    from openslots.api.settings import ApiSettings
+    from openslots.server import api_settings
+    from openslots.store.database import Database
+
+    db = Database("sqlite://")
+    try:
+        defaults = ApiSettings(database=db)
+        built = api_settings(load_config(None, environ=NO_ENV), db)
+        assert built == ApiSettings(database=db, clock=built.clock)
+        assert built.limits == defaults.limits
+        environ = {
+            "OPENSLOTS_API__CACHE_ENTRIES": "0",
+            "OPENSLOTS_API__MAX_BODY_BYTES": "2048",
+            "OPENSLOTS_API__HOLD_TTL_SECONDS": "60",
+            "OPENSLOTS_API__MAX_HOLD_TTL_SECONDS": "600",
+            "OPENSLOTS_API__MAX_PAGE_SIZE": "50",
+            "OPENSLOTS_ENGINE__MAX_WINDOW_DAYS": "31",
+        }
+        chosen = api_settings(load_config(None, environ=environ), db)
+        assert chosen.cache_entries == 0
+        assert chosen.max_body_bytes == 2048
+        assert chosen.hold_ttl_seconds == 60
+        assert chosen.max_hold_ttl_seconds == 600
+        assert chosen.max_page_size == 50
+        assert chosen.limits == Limits(max_window_days=31, min_interval_minutes=5)
+        assert chosen.database is db
+    finally:
+        db.dispose()
+
+
+def test_server_keys_from_the_file(tmp_path: Path) -> None:
+    path = _write(tmp_path, "[server]\nhost = '0.0.0.0'\nport = 9000\n")
+    config = load_config(path, environ=NO_ENV)
+    assert (config.get("server", "host"), config.get("server", "port")) == ("0.0.0.0", 9000)
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        pytest.param({"OPENSLOTS_DATABASE_URL": "postgresql://db/openslots"}, id="short"),
+        pytest.param({"OPENSLOTS_DATABASE__URL": "postgresql://db/openslots"}, id="long"),
+        pytest.param(
+            {
+                "OPENSLOTS_DATABASE_URL": "postgresql://db/openslots",
+                "OPENSLOTS_DATABASE__URL": "postgresql://db/openslots",
+            },
+            id="both-agree",
+        ),
+        pytest.param({"OPENSLOTS_DATABASE_URL": " postgresql://db/openslots\n"}, id="padded"),
+    ],
+)
+def test_database_url_from_the_environment(environ: dict[str, str], tmp_path: Path) -> None:
+    path = _write(tmp_path, "[database]\nurl = 'sqlite:///from-file.db'\n")
+    assert load_config(path, environ=environ).get("database", "url") == "postgresql://db/openslots"
+
+
+def test_the_two_database_variables_must_agree() -> None:
+    environ = {
+        "OPENSLOTS_DATABASE_URL": "postgresql://db/one",
+        "OPENSLOTS_DATABASE__URL": "postgresql://db/two",
+    }
+    error = _error(path=None, environ=environ)
+    assert error.field == "database.url"
+    assert "OPENSLOTS_DATABASE_URL" in error.message
+    assert "OPENSLOTS_DATABASE__URL" in error.message
+
+
+def test_an_empty_database_variable_is_an_error() -> None:
+    error = _error(path=None, environ={"OPENSLOTS_DATABASE_URL": ""})
+    assert error.field == "database.url"
+    assert "OPENSLOTS_DATABASE_URL" in error.message
+
+
+@pytest.mark.parametrize(("value", "expected"), [("1", 1), ("65535", 65535), (" 9000 ", 9000)])
+def test_server_port_from_the_environment(value: str, expected: int) -> None:
+    config = load_config(None, environ={"OPENSLOTS_SERVER__PORT": value})
+    assert config.get("server", "port") == expected
+
+
+@pytest.mark.parametrize("value", ["0", "65536", "http", "-1"])
+def test_bad_server_port_from_the_environment(value: str) -> None:
+    error = _error(path=None, environ={"OPENSLOTS_SERVER__PORT": value})
+    assert error.field == "server.port"

@@ -1,17 +1,24 @@
 """The ``openslots`` command.
 
-``openslots slots SCENARIO.json`` prints the engine's answer as JSON. Errors are printed as the
-documented error JSON on standard error; invalid input exits with status 2.
+``openslots slots SCENARIO.json`` prints the engine's answer as JSON. ``openslots serve`` runs the
+HTTP API (migrating the database first; ``--demo`` seeds a demo organization); ``openslots api``
+is the same for now (later ``serve`` adds the sync scheduler and ``api`` stays without it).
+``openslots migrate`` upgrades the database; ``openslots orgs create`` and ``openslots keys
+create`` make an organization and API keys, printing each key once.
+
+Errors are printed as the documented error JSON on standard error; invalid input (including the
+configuration) exits with status 2, any other error with status 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -60,6 +67,29 @@ def _slots(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def _command(name: str) -> Callable[[argparse.Namespace, Config], int]:
+    """The command ``name`` of :mod:`openslots.commands`, imported when it runs: ``openslots
+    slots`` then starts without SQLAlchemy, FastAPI and uvicorn (0.2 s instead of 0.8 s)."""
+
+    def run(args: argparse.Namespace, config: Config) -> int:
+        function = getattr(importlib.import_module("openslots.commands"), name)
+        return int(function(args, config))
+
+    return run
+
+
+def _add_serve(commands: Any, name: str, help_text: str) -> None:
+    serve = commands.add_parser(name, help=help_text)
+    serve.add_argument("--host", help="address to listen on (default: server.host, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: server.port, 8080)")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="seed a demo organization into an empty database and print its key and curl lines",
+    )
+    serve.set_defaults(run=_command("serve"))
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="openslots", description=__doc__.splitlines()[0])
     parser.add_argument("--config", help="TOML configuration file (default: $OPENSLOTS_CONFIG)")
@@ -74,6 +104,31 @@ def _parser() -> argparse.ArgumentParser:
     )
     slots.add_argument("--pretty", action="store_true", help="indent the JSON answer")
     slots.set_defaults(run=_slots)
+    _add_serve(commands, "serve", "migrate the database, then run the HTTP API")
+    _add_serve(commands, "api", "the HTTP API alone (for now the same as serve)")
+    migrate = commands.add_parser("migrate", help="upgrade the database; print its revision")
+    migrate.set_defaults(run=_command("migrate"))
+
+    orgs = commands.add_parser("orgs", help="organizations").add_subparsers(
+        dest="orgs_command", required=True
+    )
+    create_org = orgs.add_parser("create", help="create an organization; print its admin key once")
+    create_org.add_argument("name", help="the organization's name")
+    create_org.add_argument("--slug", help="its short unique name (default: from the name)")
+    create_org.add_argument(
+        "--json", action="store_true", help='print {"org_id", "slug", "name", "api_key"}'
+    )
+    create_org.set_defaults(run=_command("orgs_create"))
+
+    keys = commands.add_parser("keys", help="API keys").add_subparsers(
+        dest="keys_command", required=True
+    )
+    create_key = keys.add_parser("create", help="mint an API key; print it once")
+    create_key.add_argument("org", help="the organization's slug or id")
+    create_key.add_argument("--scope", choices=["read", "write", "admin"], default="admin")
+    create_key.add_argument("--name", default="cli", help="a label shown in key lists")
+    create_key.add_argument("--json", action="store_true", help="print the key with its ids")
+    create_key.set_defaults(run=_command("keys_create"))
     return parser
 
 
@@ -92,4 +147,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader stopped early (`openslots slots … | head`): not an error of ours.
         sys.stderr.close()
         return 0
+    except KeyboardInterrupt:
+        return 130
     return code

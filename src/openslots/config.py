@@ -3,8 +3,10 @@
 The schema below is the single source of truth: ``config.example.toml`` documents exactly its
 keys (a test keeps them in step). Precedence, lowest first: the schema's defaults, the TOML file
 (``openslots --config FILE`` or ``OPENSLOTS_CONFIG``), then ``OPENSLOTS_<SECTION>__<KEY>``
-variables (``OPENSLOTS_ENGINE__MAX_WINDOW_DAYS=31``). The configuration is built once by the CLI
-and passed down; nothing reads it at import time.
+variables (``OPENSLOTS_ENGINE__MAX_WINDOW_DAYS=31``). ``OPENSLOTS_DATABASE_URL`` is the short form
+of ``OPENSLOTS_DATABASE__URL`` (the name deployment tools expect); setting both to different
+values is an error rather than a guess. The configuration is built once by the CLI and passed
+down; nothing reads it at import time.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 from openslots.engine.plan import Limits
 from openslots.errors import ValidationError
 
-__all__ = ["SCHEMA", "Config", "load_config"]
+__all__ = ["ALIASES", "SCHEMA", "Config", "load_config"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,14 +30,34 @@ class Key:
     default: Any
     doc: str
     minimum: int | None = None
+    maximum: int | None = None
 
 
+# The key names of DESIGN.md §6 are fixed: deployments and tools rely on them.
 SCHEMA: dict[str, dict[str, Key]] = {
+    "database": {
+        # Relative SQLite paths are read from the working directory of the process.
+        "url": Key(str, "sqlite:///openslots.db", "SQLAlchemy URL of the database"),
+    },
+    "server": {
+        "host": Key(str, "127.0.0.1", "address `serve` and `api` listen on"),
+        "port": Key(int, 8080, "TCP port `serve` and `api` listen on", 1, 65535),
+    },
+    "api": {
+        "cache_entries": Key(int, 1024, "availability answers cached per process; 0 = off", 0),
+        "max_body_bytes": Key(int, 1_048_576, "largest request body accepted, in bytes", 1),
+        "hold_ttl_seconds": Key(int, 300, "how long a hold keeps its seats by default", 1),
+        "max_hold_ttl_seconds": Key(int, 3600, "longest hold a request may ask for", 1),
+        "max_page_size": Key(int, 500, "most items one list request may return", 1),
+    },
     "engine": {
         "max_window_days": Key(int, 93, "longest availability window one query may ask", 1),
         "min_interval_minutes": Key(int, 5, "smallest step between slot starts", 1),
     },
 }
+
+# Short names some variables are also known by, mapped to (section, key).
+ALIASES = {"OPENSLOTS_DATABASE_URL": ("database", "url")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +105,10 @@ def _checked(section: str, key: str, value: Any, source: str) -> Any:
         )
     if spec.minimum is not None and value < spec.minimum:
         raise ValidationError(f"{section}.{key}", f"{source}: must be at least {spec.minimum}")
+    if spec.maximum is not None and value > spec.maximum:
+        raise ValidationError(f"{section}.{key}", f"{source}: must be at most {spec.maximum}")
+    if spec.type is str and not value.strip():
+        raise ValidationError(f"{section}.{key}", f"{source}: must not be empty")
     return value
 
 
@@ -115,4 +141,14 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
             raise ValidationError(f"{section}.{key}", f"{name}: no such configuration key")
         value = _from_environment(section, key, text, name)
         values[section][key] = _checked(section, key, value, name)
+    for alias, (section, key) in ALIASES.items():
+        if alias not in environ:
+            continue
+        value = _checked(
+            section, key, _from_environment(section, key, environ[alias], alias), alias
+        )
+        long_name = f"OPENSLOTS_{section.upper()}__{key.upper()}"
+        if long_name in environ and values[section][key] != value:
+            raise ValidationError(f"{section}.{key}", f"{alias} and {long_name} disagree")
+        values[section][key] = value
     return Config(values)

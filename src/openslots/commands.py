@@ -1,0 +1,150 @@
+"""The commands that use the database: ``serve``/``api``, ``migrate``, ``orgs create``, ``keys
+create``. Each opens the configured database and migrates it first (an empty or older database
+is brought to the newest revision). Keys are printed once, on standard output; what a person
+reads about the process goes to standard error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from openslots import demo, server
+from openslots.config import Config
+from openslots.errors import NotFound, ValidationError
+from openslots.store import catalog, organizations
+from openslots.store.database import Database
+from openslots.store.keys import mint_key
+from openslots.store.startup import apply_migrations, open_database
+
+__all__ = ["keys_create", "migrate", "orgs_create", "serve"]
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def _database(config: Config, *, report: bool = False) -> Database:
+    """The configured database, migrated to the newest revision (with ``report``, said on
+    standard error)."""
+    database = open_database(config.get("database", "url"))
+    revision = apply_migrations(database)
+    if report:
+        print(f"openslots: database schema at revision {revision}", file=sys.stderr, flush=True)
+    return database
+
+
+def _program(args: argparse.Namespace) -> str:
+    """How the user ran us, to print commands they can paste (``.venv/bin/openslots``)."""
+    argv0 = sys.argv[0] if sys.argv and sys.argv[0] else "openslots"
+    program = "python -m openslots" if Path(argv0).name == "__main__.py" else argv0
+    return f"{program} --config {shlex.quote(args.config)}" if args.config else program
+
+
+def _base_url(host: str, port: int) -> str:
+    """A URL a local client can use: a wildcard address means "this machine"."""
+    if host in {"0.0.0.0", ""}:
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _demo(args: argparse.Namespace, database: Database, base_url: str) -> None:
+    now = _now()
+    seeded = demo.seed_demo(database, now)
+    if seeded is None:
+        print(
+            "The database already has organizations: not adding the demo organization.",
+            flush=True,
+        )
+        return
+    slot = demo.first_free_slot(database, seeded, now)
+    text = demo.instructions(seeded, base_url=base_url, slot=slot, mint=_program(args))
+    # Flushed before the server starts, so a pipe or a log sees it at once.
+    print(text, flush=True)
+
+
+def serve(args: argparse.Namespace, config: Config) -> int:
+    host = args.host if args.host is not None else config.get("server", "host")
+    port = args.port if args.port is not None else config.get("server", "port")
+    if not 1 <= port <= 65535:
+        raise ValidationError("--port", f"{port} is not a TCP port (1-65535)")
+    database = _database(config, report=True)
+    if args.demo:
+        _demo(args, database, _base_url(host, port))
+    server.run(server.build_app(config, database), database, host, port)
+    return 0
+
+
+def migrate(_: argparse.Namespace, config: Config) -> int:
+    database = open_database(config.get("database", "url"))
+    try:
+        print(apply_migrations(database))
+    finally:
+        database.dispose()
+    return 0
+
+
+def _print_key(args: argparse.Namespace, document: dict[str, Any], text: str) -> None:
+    if args.json:
+        print(json.dumps(document))
+    else:
+        print(text)
+
+
+def orgs_create(args: argparse.Namespace, config: Config) -> int:
+    name = args.name.strip()
+    if not name or len(name) > 200:
+        raise ValidationError("name", "an organization's name has 1 to 200 characters")
+    slug = args.slug
+    if slug is not None and (slug != organizations.slugify(slug) or len(slug) > 64):
+        raise ValidationError("--slug", "a slug is lower-case letters, digits and single dashes")
+    database = _database(config)
+    try:
+        with database.write() as connection:
+            if slug is None:
+                slug = organizations.free_slug(connection, organizations.slugify(name))
+            elif organizations.find_org(connection, slug) is not None:
+                raise ValidationError("--slug", f"an organization already uses the slug {slug}")
+            org = catalog.create_org(connection, name, slug, _now())
+            _, token = mint_key(connection, org["id"], ("admin",), "first admin key", _now())
+    finally:
+        database.dispose()
+    _print_key(
+        args,
+        {"org_id": org["id"], "slug": slug, "name": name, "api_key": token},
+        f'Created organization "{name}" (slug {slug}, id {org["id"]}).\n'
+        f"Its admin API key is shown only this once (it is stored as a hash):\n\n    {token}",
+    )
+    return 0
+
+
+def keys_create(args: argparse.Namespace, config: Config) -> int:
+    if len(args.name) > 200:
+        raise ValidationError("--name", "a key's name has at most 200 characters")
+    database = _database(config)
+    try:
+        with database.write() as connection:
+            org = organizations.find_org(connection, args.org)
+            if org is None:
+                raise NotFound(f"no organization with the slug or id {args.org}")
+            key, token = mint_key(connection, org["id"], (args.scope,), args.name, _now())
+    finally:
+        database.dispose()
+    document = {
+        "id": key.id,
+        "org_id": org["id"],
+        "slug": org["slug"],
+        "scopes": list(key.scopes),
+        "name": key.name,
+        "api_key": token,
+    }
+    # Just the key, so that `export OPENSLOTS_KEY=$(openslots keys create demo)` works.
+    _print_key(args, document, token)
+    return 0
