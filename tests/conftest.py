@@ -8,54 +8,25 @@ the server down they fail, so CI can never pass without having run them.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from openslots.store.database import Database, normalize_url
+from openslots.store.database import Database
 from openslots.store.migrate import upgrade
+from tests.databases import fresh_postgres_database
 
-POSTGRES_ENV = "OPENSLOTS_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", "postgresql"]
-
-
-def _postgres_admin_url() -> str:
-    url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        pytest.skip(
-            f"PostgreSQL tests need {POSTGRES_ENV} "
-            "(e.g. postgresql://postgres@127.0.0.1:5432/test); .ci/run sets it"
-        )
-    return normalize_url(url)
 
 
 @pytest.fixture
 def fresh_postgres_url() -> Iterator[str]:
     """A URL of a newly created, empty PostgreSQL database, dropped after the test."""
-    admin_url = _postgres_admin_url()
-    name = f"openslots_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)

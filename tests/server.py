@@ -3,8 +3,8 @@
 :func:`app_from_environment` is the uvicorn factory (``uvicorn --factory
 tests.server:app_from_environment``); it reads the database URL from :data:`DATABASE_ENV`, so the
 server process gets nothing from the test but its environment. The database must be migrated
-before the server starts. :func:`fresh_postgres_database` makes a PostgreSQL database that
-outlives one test (a module's server runs on it).
+before the server starts (``tests.databases.fresh_postgres_database`` makes a PostgreSQL one
+that can outlive one test, for a module's server).
 """
 
 from __future__ import annotations
@@ -15,24 +15,19 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
 import httpx
-import pytest
 from fastapi import FastAPI
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from openslots.api.app import create_app
 from openslots.api.settings import ApiSettings
-from openslots.store.database import Database, normalize_url
+from openslots.store.database import Database
 
 DATABASE_ENV = "OPENSLOTS_TEST_SERVER_DATABASE_URL"
-POSTGRES_ENV = "OPENSLOTS_TEST_POSTGRES_URL"
 _ROOT = Path(__file__).resolve().parent.parent
 _STARTUP_SECONDS = 30.0
 
@@ -100,30 +95,3 @@ def _wait_until_ready(process: subprocess.Popen[bytes], base_url: str, log: IO[s
             pass
         time.sleep(0.05)
     raise RuntimeError(f"the server did not answer within {_STARTUP_SECONDS} s")
-
-
-@contextmanager
-def fresh_postgres_database() -> Iterator[str]:
-    """A URL of a new, empty PostgreSQL database, dropped at the end (skips without
-    :data:`POSTGRES_ENV`)."""
-    admin_url = os.environ.get(POSTGRES_ENV)
-    if not admin_url:
-        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV}")
-    admin_url = normalize_url(admin_url)
-    name = f"openslots_race_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()

@@ -25,8 +25,9 @@ import pytest
 from openslots.store import reservations
 from openslots.store.database import Database
 from openslots.store.migrate import upgrade
+from tests.databases import fresh_postgres_database
 from tests.reservation_setup import Org, add_org, add_resource, add_service
-from tests.server import fresh_postgres_database, running_server
+from tests.server import running_server
 
 REPEAT = int(os.environ.get("OPENSLOTS_RACE_REPEAT", "3"))
 WORKERS = 2
@@ -52,7 +53,7 @@ def live(
     if request.param == "sqlite":
         place = nullcontext(f"sqlite:///{tmp_path_factory.mktemp('race') / 'race.db'}")
     else:
-        place = fresh_postgres_database()
+        place = fresh_postgres_database("openslots_race")
     with place as url:
         database = Database(url)
         try:

@@ -15,7 +15,7 @@ skipped with a message naming it, so the entries for routes still being written 
 
 from __future__ import annotations
 
-import os
+import contextlib
 import re
 import uuid
 from collections.abc import Iterator
@@ -27,17 +27,17 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
-from sqlalchemy import create_engine, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import insert, select
 
 from openslots.api.app import create_app
 from openslots.api.settings import ApiSettings
 from openslots.store import catalog, reservations
-from openslots.store.database import Database, normalize_url
+from openslots.store.database import Database
 from openslots.store.keys import mint_key
 from openslots.store.migrate import upgrade
 from openslots.store.schema import busy_blocks, metadata
-from tests.conftest import BACKENDS, POSTGRES_ENV
+from tests.conftest import BACKENDS
+from tests.databases import fresh_postgres_database
 
 NOW = 1_772_366_400  # 2026-03-01T12:00:00Z, a Sunday
 SLOT = "2026-03-03T15:00:00Z"  # a Tuesday afternoon, inside both tenants' hours
@@ -176,44 +176,21 @@ def _seed(client: TestClient, database: Database, name: str) -> Tenant:
     return tenant
 
 
-def _postgres_database() -> Iterator[str]:
-    admin_url = os.environ.get(POSTGRES_ENV)
-    if not admin_url:
-        pytest.skip(
-            f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql://postgres@127.0.0.1/test)"
-        )
-    admin_url = normalize_url(admin_url)
-    name = f"openslots_isolation_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
     """Both tenants, seeded once per backend for the whole matrix (every call must be a 404
     that changes nothing, which each test checks, so the cases cannot disturb one another)."""
-    urls: Iterator[str]
-    if request.param == "sqlite":
-        urls = iter([f"sqlite:///{tmp_path_factory.mktemp('isolation') / 'openslots.db'}"])
-    else:
-        urls = _postgres_database()
-    url = next(urls)
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('isolation') / 'openslots.db'}"
+        else:
+            url = stack.enter_context(fresh_postgres_database("openslots_isolation"))
+        yield from _world(url)
+
+
+def _world(url: str) -> Iterator[World]:
     database = Database(url)
     upgrade(database)
     app = create_app(ApiSettings(database=database, clock=lambda: NOW))
@@ -222,7 +199,6 @@ def world(
         b = _seed(client, database, "bravo")
         yield World(app, client, database, a, b)
     database.dispose()
-    next(urls, None)  # drops the PostgreSQL database
 
 
 def _rows(database: Database, org_id: str) -> dict[str, list[tuple[str, ...]]]:

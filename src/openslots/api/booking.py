@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, time
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection
@@ -38,7 +37,8 @@ from openslots.api.settings import ApiSettings
 from openslots.engine import Query, Scenario, Service, SlotCheck, check_slot
 from openslots.engine.render import render_reason
 from openslots.engine.scenario import format_instant
-from openslots.engine.zones import DAY, date_of_day, get_zone, local_day
+from openslots.engine.schedule import start_of_local_day
+from openslots.engine.zones import DAY, local_day
 from openslots.errors import (
     Conflict,
     HoldExpired,
@@ -151,11 +151,7 @@ def hold_out(hold: Mapping[str, Any], now: int) -> dict[str, Any]:
 def _local_day(zone: str, instant: int) -> tuple[int, int]:
     """``[local midnight, next local midnight)`` of the date of ``instant`` in ``zone``."""
     day = local_day(zone, instant)
-    tz = get_zone(zone)
-    lo = int(datetime.combine(date_of_day(day), time(), tz).timestamp())
-    hi = int(datetime.combine(date_of_day(day + 1), time(), tz).timestamp())
-    # A midnight inside a DST gap resolves an hour off; the window must still hold the start.
-    return min(lo, instant), max(hi, instant + 1)
+    return start_of_local_day(zone, day), start_of_local_day(zone, day + 1)
 
 
 def _day_window(scenario: Scenario, request: SlotRequest) -> Scenario:
