@@ -140,6 +140,7 @@ def test_the_walker_finds_nested_relative_and_aliased_imports() -> None:
 
 PUBLIC = [
     "Availability",
+    "BlockColumns",
     "Booking",
     "BusyBlock",
     "Caps",

@@ -13,6 +13,7 @@ are half-open. Entry points:
 from openslots.engine.availability import check_slot, compute_availability
 from openslots.engine.intervals import IntervalSet
 from openslots.engine.model import (
+    BlockColumns,
     Booking,
     BusyBlock,
     Caps,
@@ -34,6 +35,7 @@ from openslots.engine.scenario import parse_scenario, scenario_to_dict
 
 __all__ = [
     "Availability",
+    "BlockColumns",
     "Booking",
     "BusyBlock",
     "Caps",

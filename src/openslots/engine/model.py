@@ -15,9 +15,13 @@ These types carry no behaviour beyond small derived properties; the rules live i
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Literal, overload
+
+import numpy as np
+import numpy.typing as npt
 
 __all__ = [
     "BLOCK_KINDS",
@@ -100,6 +104,79 @@ class BusyBlock:
     source: str = "manual"
 
 
+class BlockColumns(Sequence[BusyBlock]):
+    """A resource's busy blocks held as columns: the same sequence of :class:`BusyBlock` as a
+    tuple of them, equal to one, but built without one Python object per block.
+
+    A store that reads thousands of blocks per query hands them to the engine this way; the
+    engine reads ``starts`` and ``ends`` as arrays, and blocks are made only when iterated
+    (explanations, exports).
+    """
+
+    __slots__ = ("ends", "kinds", "sources", "starts")
+
+    starts: npt.NDArray[np.int64]
+    ends: npt.NDArray[np.int64]
+    kinds: tuple[BlockKind, ...]
+    sources: tuple[str, ...]
+
+    def __init__(
+        self,
+        starts: npt.ArrayLike,
+        ends: npt.ArrayLike,
+        kinds: Sequence[BlockKind],
+        sources: Sequence[str],
+    ) -> None:
+        self.starts = np.asarray(starts, dtype=np.int64)
+        self.ends = np.asarray(ends, dtype=np.int64)
+        self.kinds = tuple(kinds)
+        self.sources = tuple(sources)
+        if not len(self.starts) == len(self.ends) == len(self.kinds) == len(self.sources):
+            raise ValueError("block columns differ in length")
+
+    @classmethod
+    def uniform(cls, spans: npt.ArrayLike, kind: BlockKind, source: str) -> BlockColumns:
+        """Blocks of one kind and source from ``(start, end)`` pairs."""
+        pairs = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+        count = len(pairs)
+        return cls(pairs[:, 0], pairs[:, 1], (kind,) * count, (source,) * count)
+
+    def __len__(self) -> int:
+        return len(self.kinds)
+
+    @overload
+    def __getitem__(self, index: int) -> BusyBlock: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> BlockColumns: ...
+
+    def __getitem__(self, index: int | slice) -> BusyBlock | BlockColumns:
+        if isinstance(index, slice):
+            return BlockColumns(
+                self.starts[index], self.ends[index], self.kinds[index], self.sources[index]
+            )
+        return BusyBlock(
+            int(self.starts[index]), int(self.ends[index]), self.kinds[index], self.sources[index]
+        )
+
+    def __iter__(self) -> Iterator[BusyBlock]:
+        for start, end, kind, source in zip(
+            self.starts.tolist(), self.ends.tolist(), self.kinds, self.sources, strict=True
+        ):
+            yield BusyBlock(start, end, kind, source)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return tuple(self) == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"BlockColumns({list(self)!r})"
+
+
 @dataclass(frozen=True, slots=True)
 class Booking:
     """A confirmed appointment (or a live hold). It occupies
@@ -121,7 +198,8 @@ class Resource:
     capacity: int = 1
     team_id: str | None = None
     schedule: Schedule | None = None
-    busy: tuple[BusyBlock, ...] = ()
+    # A tuple of blocks, or the same as BlockColumns.
+    busy: Sequence[BusyBlock] = ()
     bookings: tuple[Booking, ...] = ()
 
 

@@ -9,13 +9,14 @@ local days or weeks on which the service's caps are reached. Every candidate is 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from openslots.engine.capacity import SeatProfile, seat_profile
 from openslots.engine.intervals import IntervalSet
-from openslots.engine.model import Booking, BusyBlock, Resource, Scenario
+from openslots.engine.model import BlockColumns, Booking, BusyBlock, Resource, Scenario
 from openslots.engine.plan import Plan
 from openslots.engine.schedule import effective_schedule, open_hours, start_of_local_day
 from openslots.engine.spanarray import Instants, Mask, SpanArray
@@ -42,7 +43,7 @@ class ResourceView:
     hours: IntervalSet
     hours_array: SpanArray
     busy: SpanArray
-    blocks: tuple[BusyBlock, ...]  # the blocks that count, in input order
+    blocks: Sequence[BusyBlock]  # the blocks that count, in input order
     crowded: SpanArray
     occupied: SpanArray
     profile: SeatProfile
@@ -135,13 +136,24 @@ def build_view(
 ) -> ResourceView:
     """Everything about ``resource`` that the query's candidates are judged against."""
     capacity = plan.seats if plan.seats is not None else resource.capacity
-    if plan.tentative_as_busy:
-        blocks = resource.busy
+    blocks = resource.busy
+    if isinstance(blocks, BlockColumns):
+        if not plan.tentative_as_busy and "tentative" in blocks.kinds:
+            keep = np.array([kind != "tentative" for kind in blocks.kinds], np.bool_)
+            blocks = BlockColumns(
+                blocks.starts[keep],
+                blocks.ends[keep],
+                [k for k, kept in zip(blocks.kinds, keep, strict=True) if kept],
+                [s for s, kept in zip(blocks.sources, keep, strict=True) if kept],
+            )
+        busy = SpanArray.merge(blocks.starts, blocks.ends)
     else:
-        blocks = tuple(b for b in resource.busy if b.kind != "tentative")
-    busy = SpanArray.merge(
-        np.array([b.start for b in blocks], np.int64), np.array([b.end for b in blocks], np.int64)
-    )
+        if not plan.tentative_as_busy:
+            blocks = tuple(b for b in blocks if b.kind != "tentative")
+        busy = SpanArray.merge(
+            np.array([b.start for b in blocks], np.int64),
+            np.array([b.end for b in blocks], np.int64),
+        )
     bookings = [b for b in resource.bookings if b.id != plan.excluded_booking]
     profile = seat_profile(bookings)
     service = scenario.service

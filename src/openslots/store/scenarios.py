@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, Text, bindparam, cast, select
 
 from openslots.engine.model import (
+    BlockColumns,
     Booking,
     BusyBlock,
     Caps,
@@ -126,31 +127,13 @@ class LoadedScenario:
 
 # -- busy blocks ----------------------------------------------------------------------------
 
-# BusyBlock is a frozen slotted dataclass: its generated __init__ goes through
-# object.__setattr__ once per field, which costs more than the engine's whole per-block work.
-# Thousands are built per query, so they are assembled through the slot descriptors instead; the
-# assertion keeps this in step with the model (tests compare with the constructor too).
-_SLOTS = vars(BusyBlock)
-assert _SLOTS["__slots__"] == ("start", "end", "kind", "source")
-_new = object.__new__
-_set_start = _SLOTS["start"].__set__
-_set_end = _SLOTS["end"].__set__
-_set_kind = _SLOTS["kind"].__set__
-_set_source = _SLOTS["source"].__set__
 
-
-def _busy_of(rows: Iterable[tuple[int, int, str, str]]) -> list[BusyBlock]:
+def _busy_of(rows: Sequence[tuple[int, int, str, str]]) -> BlockColumns:
     """Blocks from ``(start, end, kind, source)`` rows, in their order."""
-    out: list[BusyBlock] = []
-    append = out.append
-    for start, end, kind, source in rows:
-        block = _new(BusyBlock)
-        _set_start(block, start)
-        _set_end(block, end)
-        _set_kind(block, kind)
-        _set_source(block, source)
-        append(block)
-    return out
+    if not rows:
+        return BlockColumns((), (), (), ())
+    starts, ends, kinds, sources = zip(*rows, strict=True)
+    return BlockColumns(starts, ends, kinds, sources)
 
 
 def _raw_rows(
@@ -195,49 +178,27 @@ _MANUAL = (
 Item = tuple[int, int, str | None, str, str]  # start, end, block id (None: not read), kind, source
 
 
-def _uniform(spans: list[tuple[int, int]], kind: str, source: str) -> list[BusyBlock]:
-    """Blocks of one kind and source from ``(start, end)`` pairs (the hottest loop of a cold
-    answer: thousands of blocks, so no calls but the slot setters)."""
-    out: list[BusyBlock] = []
-    append = out.append
-    for start, end in spans:
-        block = _new(BusyBlock)
-        _set_start(block, start)
-        _set_end(block, end)
-        _set_kind(block, kind)
-        _set_source(block, source)
-        append(block)
-    return out
-
-
-def _mixed(rows: list[tuple[int, int, str, str]]) -> tuple[list[BusyBlock], bool]:
+def _mixed(rows: list[tuple[int, int, str, str]]) -> tuple[BlockColumns, bool]:
     """Blocks from ``(start, end, kind, source)`` rows ordered by start and end, and whether two
     that start and end together differ (only their ids can order those)."""
-    out: list[BusyBlock] = []
-    append = out.append
-    ties = False
-    last: tuple[int, int, str, str] | None = None
-    for row in rows:
-        if last is not None and row[:2] == last[:2] and row != last:
-            ties = True
-        append(BusyBlock(*row))  # type: ignore[arg-type]
-        last = row
-    return out, ties
+    ties = any(row[:2] == last[:2] and row != last for last, row in pairwise(rows))
+    return _busy_of(rows), ties
 
 
 def _synced_blocks(
     connection: Connection, resource_ids: Sequence[str], window_start: int, window_end: int
-) -> tuple[dict[str, list[BusyBlock]], set[str]]:
+) -> tuple[dict[str, Sequence[BusyBlock]], set[str]]:
     """Each resource's synced blocks by ``(start, end)``, and the resources where two blocks
     that start and end together differ."""
-    out: dict[str, list[BusyBlock]] = {r: [] for r in resource_ids}
+    out: dict[str, Sequence[BusyBlock]] = dict.fromkeys(resource_ids, ())
     ties: set[str] = set()
     window = (window_end, window_start)
     groups = _raw_rows(connection, _SOURCES, resource_ids, window)
     for resource_id, low_kind, high_kind, low_source, high_source in groups:
         if low_kind == high_kind and low_source == high_source:
             spans = _raw_rows(connection, _SPANS, (), (resource_id, *window))
-            out[resource_id] = _uniform(spans, low_kind, low_source)
+            # Thousands of blocks per query: kept as columns, not one object per block.
+            out[resource_id] = BlockColumns.uniform(spans, low_kind, low_source)
         else:
             rows = _raw_rows(connection, _ROWS, (), (resource_id, *window))
             out[resource_id], tied = _mixed(rows)
@@ -275,7 +236,7 @@ def _manual_items(
 
 def _blocks_by_resource(
     connection: Connection, resource_ids: Sequence[str], window_start: int, window_end: int
-) -> dict[str, list[BusyBlock]]:
+) -> dict[str, Sequence[BusyBlock]]:
     """Each resource's blocks overlapping the window, whatever their source, ordered by
     ``(start, end, block id)`` exactly as :func:`openslots.store.blocks.blocks_in_window` does.
 
@@ -609,7 +570,7 @@ def load_query_scenario(
             capacity=r.capacity,
             team_id=r.team_id,
             schedule=_schedule_of_text(r.schedule),
-            busy=tuple(busy[r.id]),
+            busy=busy[r.id],
             bookings=tuple(reservations[r.id]),
         )
         for r in pool_rows
