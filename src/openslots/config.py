@@ -54,6 +54,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "max_window_days": Key(int, 93, "longest availability window one query may ask", 1),
         "min_interval_minutes": Key(int, 5, "smallest step between slot starts", 1),
     },
+    "sync": {
+        # Off, user-supplied URLs may only reach public addresses (openslots.sync.addresses).
+        "allow_private_networks": Key(
+            bool, False, "let feed and CalDAV URLs reach loopback and private addresses"
+        ),
+    },
 }
 
 # Short names some variables are also known by, mapped to (section, key).
