@@ -201,6 +201,10 @@ connections = Table(
     Column("status", String(16), nullable=False, default="ok"),
     Column("last_success_at", BigInteger, nullable=True),
     Column("last_error", Text, nullable=True),
+    # Failed syncs in a row, and when the next attempt may start (UTC seconds; null: when the
+    # sync interval says). The runner backs off on them; the scheduler reads them.
+    Column("failures", Integer, nullable=False, default=0, server_default="0"),
+    Column("next_attempt_at", BigInteger, nullable=True),
     Column("created_at", BigInteger, nullable=False),
     Index("ix_connections_resource", "resource_id"),
 )
