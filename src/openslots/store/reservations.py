@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openslots import errors
@@ -40,6 +40,7 @@ __all__ = [
     "list_bookings",
     "release_hold",
     "request_hash",
+    "reservations_and_expiry",
     "reservations_in_window",
     "save_response",
     "saved_response",
@@ -80,59 +81,79 @@ def _hold_dict(row: Any, resource_ids: list[str], booking_id: str | None) -> dic
     }
 
 
+# Statements of the cold path, built once: building a select and its cache key costs about as
+# much as running it on SQLite.
+_BOOKED = (
+    select(
+        booking_resources.c.resource_id,
+        bookings.c.id,
+        bookings.c.service_id,
+        bookings.c.start_at,
+        bookings.c.end_at,
+        bookings.c.party_size,
+        bookings.c.buffer_before,
+        bookings.c.buffer_after,
+    )
+    .join(bookings, bookings.c.id == booking_resources.c.booking_id)
+    .where(
+        booking_resources.c.resource_id.in_(bindparam("ids", expanding=True)),
+        booking_resources.c.active == 1,
+        booking_resources.c.start_at < bindparam("end"),
+        booking_resources.c.start_at >= bindparam("start"),
+    )
+    .order_by(bookings.c.start_at, bookings.c.id)
+)
+_HELD = (
+    select(
+        hold_resources.c.resource_id,
+        holds.c.id,
+        holds.c.service_id,
+        holds.c.start_at,
+        holds.c.end_at,
+        holds.c.party_size,
+        holds.c.buffer_before,
+        holds.c.buffer_after,
+        holds.c.expires_at,
+    )
+    .join(holds, holds.c.id == hold_resources.c.hold_id)
+    .where(
+        hold_resources.c.resource_id.in_(bindparam("ids", expanding=True)),
+        holds.c.released_at.is_(None),
+        holds.c.expires_at > bindparam("now"),
+        holds.c.start_at < bindparam("end"),
+        holds.c.start_at >= bindparam("start"),
+    )
+    .order_by(holds.c.start_at, holds.c.id)
+)
+
+
+def reservations_and_expiry(
+    connection: Connection, resource_ids: Sequence[str], start: int, end: int, now: int
+) -> tuple[dict[str, list[Booking]], int | None]:
+    """Confirmed bookings and live holds of each resource starting in ``[start, end)`` (a hold's
+    id is prefixed ``hold:``), ordered by start then id, and the earliest live hold's expiry (an
+    answer computed from them is valid only before it)."""
+    out: dict[str, list[Booking]] = {r: [] for r in resource_ids}
+    if not resource_ids:
+        return out, None
+    window = {"ids": list(resource_ids), "start": start, "end": end}
+    for resource_id, *fields in connection.execute(_BOOKED, window):
+        out[resource_id].append(Booking(*fields))
+    expires: int | None = None
+    for resource_id, hold_id, *fields, expires_at in connection.execute(
+        _HELD, {**window, "now": now}
+    ):
+        out[resource_id].append(Booking(f"hold:{hold_id}", *fields))
+        expires = expires_at if expires is None else min(expires, expires_at)
+    return out, expires
+
+
 def reservations_in_window(
     connection: Connection, resource_ids: Sequence[str], start: int, end: int, now: int
 ) -> dict[str, list[Booking]]:
     """Confirmed bookings and live holds of each resource that start in ``[start, end)``, as
     engine bookings (a hold's id is prefixed ``hold:``)."""
-    out: dict[str, list[Booking]] = {r: [] for r in resource_ids}
-    if not resource_ids:
-        return out
-    ids = list(resource_ids)
-    rows = connection.execute(
-        select(
-            booking_resources.c.resource_id,
-            bookings.c.id,
-            bookings.c.service_id,
-            bookings.c.start_at,
-            bookings.c.end_at,
-            bookings.c.party_size,
-            bookings.c.buffer_before,
-            bookings.c.buffer_after,
-        )
-        .join(bookings, bookings.c.id == booking_resources.c.booking_id)
-        .where(
-            booking_resources.c.resource_id.in_(ids),
-            booking_resources.c.active == 1,
-            booking_resources.c.start_at < end,
-            booking_resources.c.start_at >= start,
-        )
-    )
-    for resource_id, *fields in rows:
-        out[resource_id].append(Booking(*fields))
-    rows = connection.execute(
-        select(
-            hold_resources.c.resource_id,
-            holds.c.id,
-            holds.c.service_id,
-            holds.c.start_at,
-            holds.c.end_at,
-            holds.c.party_size,
-            holds.c.buffer_before,
-            holds.c.buffer_after,
-        )
-        .join(holds, holds.c.id == hold_resources.c.hold_id)
-        .where(
-            hold_resources.c.resource_id.in_(ids),
-            holds.c.released_at.is_(None),
-            holds.c.expires_at > now,
-            holds.c.start_at < end,
-            holds.c.start_at >= start,
-        )
-    )
-    for resource_id, hold_id, *fields in rows:
-        out[resource_id].append(Booking(f"hold:{hold_id}", *fields))
-    return out
+    return reservations_and_expiry(connection, resource_ids, start, end, now)[0]
 
 
 def create_hold(

@@ -43,11 +43,10 @@ from openslots.engine.scenario import parse_schedule
 from openslots.errors import ValidationError
 from openslots.store.blocks import expand_manual_block
 from openslots.store.catalog import NotFound
+from openslots.store.reservations import reservations_and_expiry
 from openslots.store.schema import (
     booking_resources,
     bookings,
-    hold_resources,
-    holds,
     locations,
     organizations,
     resource_locations,
@@ -289,70 +288,6 @@ def _with_ids(
 # -- reservations ---------------------------------------------------------------------------
 
 
-# Statements of the cold path, built once: building a select and its cache key costs about as
-# much as running it on SQLite.
-_BOOKED = (
-    select(
-        booking_resources.c.resource_id,
-        bookings.c.id,
-        bookings.c.service_id,
-        bookings.c.start_at,
-        bookings.c.end_at,
-        bookings.c.party_size,
-        bookings.c.buffer_before,
-        bookings.c.buffer_after,
-    )
-    .join(bookings, bookings.c.id == booking_resources.c.booking_id)
-    .where(
-        booking_resources.c.resource_id.in_(bindparam("ids", expanding=True)),
-        booking_resources.c.active == 1,
-        booking_resources.c.start_at < bindparam("end"),
-        booking_resources.c.start_at >= bindparam("start"),
-    )
-    .order_by(bookings.c.start_at, bookings.c.id)
-)
-_HELD = (
-    select(
-        hold_resources.c.resource_id,
-        holds.c.id,
-        holds.c.service_id,
-        holds.c.start_at,
-        holds.c.end_at,
-        holds.c.party_size,
-        holds.c.buffer_before,
-        holds.c.buffer_after,
-        holds.c.expires_at,
-    )
-    .join(holds, holds.c.id == hold_resources.c.hold_id)
-    .where(
-        hold_resources.c.resource_id.in_(bindparam("ids", expanding=True)),
-        holds.c.released_at.is_(None),
-        holds.c.expires_at > bindparam("now"),
-        holds.c.start_at < bindparam("end"),
-        holds.c.start_at >= bindparam("start"),
-    )
-    .order_by(holds.c.start_at, holds.c.id)
-)
-
-
-def _reservations(
-    connection: Connection, resource_ids: Sequence[str], start: int, end: int, now: int
-) -> tuple[dict[str, list[Booking]], int | None]:
-    """Confirmed bookings and live holds of each resource starting in ``[start, end)`` (a hold's
-    id is prefixed ``hold:``), ordered by start then id, and the earliest live hold's expiry."""
-    out: dict[str, list[Booking]] = {r: [] for r in resource_ids}
-    window = {"ids": list(resource_ids), "start": start, "end": end}
-    for resource_id, *fields in connection.execute(_BOOKED, window):
-        out[resource_id].append(Booking(*fields))
-    expires: int | None = None
-    for resource_id, hold_id, *fields, expires_at in connection.execute(
-        _HELD, {**window, "now": now}
-    ):
-        out[resource_id].append(Booking(f"hold:{hold_id}", *fields))
-        expires = expires_at if expires is None else min(expires, expires_at)
-    return out, expires
-
-
 def _rescheduled(
     connection: Connection, org_id: str, booking_id: str
 ) -> tuple[Booking, list[str]] | None:
@@ -554,7 +489,7 @@ def load_query_scenario(
         else {}
     )
     reservations, hold_expires_at = (
-        _reservations(
+        reservations_and_expiry(
             connection, pool, query.start - _BOOKINGS_BEFORE, query.end + _BOOKINGS_AFTER, now
         )
         if pool
