@@ -262,6 +262,19 @@ class Connector(abc.ABC):
         answer 422 pointing at it.
         """
 
+    def separate_secrets(
+        self, settings: Mapping[str, Any], credentials: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Move whatever in ``settings`` is secret into ``credentials`` before the connection
+        is stored; ``settings`` are shown back to users, ``credentials`` are encrypted and
+        never shown (DESIGN §4). For example an ICS feed's URL, whose path or query is the
+        secret, goes to ``credentials`` and ``settings`` keeps a redacted form.
+
+        Called before :meth:`validate_settings`, without network access. The default keeps
+        both as given.
+        """
+        return dict(settings), dict(credentials)
+
     @abc.abstractmethod
     async def sync(self, request: SyncRequest) -> SyncResult:
         """Read the connection's calendars for ``request.window``: a snapshot, or a delta from

@@ -28,10 +28,17 @@ never the URL: feed URLs carry secrets in their path and query.
 
 Conditional GET: pass the :class:`Validators` of the last good fetch to :meth:`Fetcher.get`; a
 ``304 Not Modified`` comes back as a :class:`Fetched` with ``not_modified`` set and no body.
+
+Connectors are asynchronous (:mod:`openslots.sync.contract`) and get an ``httpx.AsyncClient``
+from :meth:`Fetcher.async_client`. Its transport, :class:`AsyncGuardedTransport`, sends each
+hop through :meth:`Fetcher.send_once` on a thread of the fetcher's own pool, so async requests
+get exactly the guard and caps above; httpx follows redirects itself (at most
+``max_redirects``), and each hop goes through the guard again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import ipaddress
 import socket
@@ -39,6 +46,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,6 +61,7 @@ from openslots.errors import FeedTooLarge, FetchFailed, UnsafeUrl
 from openslots.sync.addresses import AddressPolicy, IPAddress
 
 __all__ = [
+    "AsyncGuardedTransport",
     "FetchLimits",
     "Fetched",
     "Fetcher",
@@ -69,7 +78,15 @@ Resolver = Callable[[str, int], Sequence[str]]
 
 SCHEMES = frozenset({"http", "https"})
 _USER_AGENT = "openslots (calendar sync)"
-_POOL_LIMITS = httpx.Limits(max_connections=20, max_keepalive_connections=10)
+_POOL_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=16)
+# Threads of one fetcher that run async clients' requests: enough for an on-demand sync of
+# dozens of connections at once (each waits on the network, not the CPU).
+_ASYNC_THREADS = 64
+# Request headers the guarded client sets itself: framing, and only the encodings _Decoder
+# can inflate with a bound.
+_HOP_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "accept-encoding"})
+# Response headers that describe the wire form, not the decoded body handed back.
+_WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 # The deadline of the fetch running in this thread/task, as a time.monotonic() value. Streams
 # outlive a fetch in the connection pool, so they look it up at each operation.
 _DEADLINE: ContextVar[float | None] = ContextVar("openslots_fetch_deadline", default=None)
@@ -387,6 +404,9 @@ class Fetcher:
     ) -> None:
         self.policy = AddressPolicy(allow_private_networks=allow_private_networks)
         self.limits = limits
+        self._user_agent = user_agent
+        self._threads: ThreadPoolExecutor | None = None
+        self._threads_lock = threading.Lock()
         backend = GuardedBackend(self.policy, resolver, network_backend, limits.dns_seconds)
         self._client = httpx.Client(
             transport=GuardedTransport(backend),
@@ -414,7 +434,57 @@ class Fetcher:
         self.close()
 
     def close(self) -> None:
+        if self._threads is not None:
+            self._threads.shutdown(wait=False, cancel_futures=True)
         self._client.close()
+
+    def async_client(self) -> httpx.AsyncClient:
+        """An ``httpx.AsyncClient`` whose every request goes through this fetcher's guard and
+        caps (one hop at a time). This is the connector contract's ``HttpClientFactory``.
+        Closing the client leaves the fetcher open."""
+        return httpx.AsyncClient(
+            transport=AsyncGuardedTransport(self),
+            trust_env=False,
+            follow_redirects=False,
+            max_redirects=self.limits.max_redirects,
+            # The fetcher's deadline bounds every hop; httpx's own timeouts never apply here.
+            timeout=None,
+            headers={"User-Agent": self._user_agent},
+        )
+
+    def threads(self) -> ThreadPoolExecutor:
+        """The pool that runs async clients' requests, made on first use."""
+        with self._threads_lock:
+            if self._threads is None:
+                self._threads = ThreadPoolExecutor(_ASYNC_THREADS, "openslots-fetch")
+            return self._threads
+
+    def send_once(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+    ) -> Fetched:
+        """Send one request without following a redirect and return its response, whatever
+        its status; a redirect's body is not read. The guard, the size cap and the time cap
+        (``total_seconds`` for this one hop) apply as for :meth:`request`."""
+        kept = {k: v for k, v in (headers or {}).items() if k.lower() not in _HOP_HEADERS}
+        token = _DEADLINE.set(time.monotonic() + self.limits.total_seconds)
+        try:
+            try:
+                request = self._client.build_request(method, url, headers=kept, content=content)
+            except httpx.InvalidURL as exc:
+                raise UnsafeUrl(f"refused an invalid URL: {exc}") from exc
+            _check_scheme(request.url)
+            response = self._send(request, None)
+            if response.has_redirect_location:
+                response.close()
+                return Fetched(str(response.url), response.status_code, response.headers, b"")
+            return self._read(response, method)
+        finally:
+            _DEADLINE.reset(token)
 
     def get(
         self,
@@ -539,4 +609,40 @@ class Fetcher:
             response.headers,
             bytes(body),
             Validators.of(response.headers),
+        )
+
+
+class AsyncGuardedTransport(httpx.AsyncBaseTransport):
+    """An httpx async transport that sends every request through :meth:`Fetcher.send_once` on
+    the fetcher's threads: the sync client holds the one implementation of the guard and the
+    caps, and a blocking fetch costs a pool thread, never the event loop.
+
+    The response carries the decoded body, so its wire headers (``Content-Encoding``,
+    ``Content-Length``) are dropped. The fetcher's errors (UnsafeUrl, FetchFailed,
+    FeedTooLarge) reach the caller unchanged. A cancelled request's thread runs on until the
+    fetch's own deadline at most.
+    """
+
+    def __init__(self, fetcher: Fetcher) -> None:
+        self._fetcher = fetcher
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        content = await request.aread()
+        loop = asyncio.get_running_loop()
+        fetched = await loop.run_in_executor(
+            self._fetcher.threads(),
+            lambda: self._fetcher.send_once(
+                request.method,
+                str(request.url),
+                headers=dict(request.headers.multi_items()),
+                content=content or None,
+            ),
+        )
+        headers = [
+            (name, value)
+            for name, value in fetched.headers.multi_items()
+            if name.lower() not in _WIRE_HEADERS
+        ]
+        return httpx.Response(
+            fetched.status_code, headers=headers, content=fetched.body, request=request
         )
