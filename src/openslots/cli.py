@@ -1,10 +1,12 @@
 """The ``openslots`` command.
 
 ``openslots slots SCENARIO.json`` prints the engine's answer as JSON. ``openslots serve`` runs the
-HTTP API (migrating the database first; ``--demo`` seeds a demo organization); ``openslots api``
-is the same for now (later ``serve`` adds the sync scheduler and ``api`` stays without it).
-``openslots migrate`` upgrades the database; ``openslots orgs create`` and ``openslots keys
-create`` make an organization and API keys, printing each key once.
+HTTP API and a sync worker in one process (migrating the database first; ``--demo`` seeds a demo
+organization); ``openslots api`` runs the API alone and ``openslots worker`` a sync worker alone,
+for deployments that run many of each over one PostgreSQL. ``openslots migrate`` upgrades the
+database; ``openslots orgs create`` and ``openslots keys create`` make an organization and API
+keys, printing each key once; ``openslots rotate-key`` re-encrypts stored credentials with the
+newest key (``--generate`` prints a new one).
 
 Errors are printed as the documented error JSON on standard error; invalid input (including the
 configuration) exits with status 2, any other error with status 1.
@@ -104,8 +106,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     slots.add_argument("--pretty", action="store_true", help="indent the JSON answer")
     slots.set_defaults(run=_slots)
-    _add_serve(commands, "serve", "migrate the database, then run the HTTP API")
-    _add_serve(commands, "api", "the HTTP API alone (for now the same as serve)")
+    _add_serve(commands, "serve", "migrate the database, then run the HTTP API and a sync worker")
+    _add_serve(commands, "api", "the HTTP API alone, without a sync worker")
+    worker = commands.add_parser("worker", help="run a sync worker alone (no HTTP API)")
+    worker.set_defaults(run=_command("worker"))
+    rotate = commands.add_parser(
+        "rotate-key", help="re-encrypt stored credentials with the newest encryption key"
+    )
+    rotate.add_argument(
+        "--generate", action="store_true", help="print a new key for security.encryption_keys"
+    )
+    rotate.set_defaults(run=_command("rotate_key"))
     migrate = commands.add_parser("migrate", help="upgrade the database; print its revision")
     migrate.set_defaults(run=_command("migrate"))
 

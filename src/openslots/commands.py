@@ -9,20 +9,25 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from openslots import demo, server
 from openslots.config import Config
+from openslots.credentials import cipher_for, generate_key
 from openslots.errors import NotFound, ValidationError
 from openslots.store import catalog, organizations
+from openslots.store.connections import credential_tokens, replace_credential_token
 from openslots.store.database import Database
 from openslots.store.keys import mint_key
 from openslots.store.startup import apply_migrations, open_database
+from openslots.sync.services import SyncServices
 
-__all__ = ["keys_create", "migrate", "orgs_create", "serve"]
+__all__ = ["keys_create", "migrate", "orgs_create", "rotate_key", "serve", "worker"]
 
 
 def _now() -> int:
@@ -78,7 +83,54 @@ def serve(args: argparse.Namespace, config: Config) -> int:
     database = _database(config, report=True)
     if args.demo:
         _demo(args, database, _base_url(host, port))
-    server.run(server.build_app(config, database), database, host, port)
+    sync = SyncServices.from_config(config)
+    # `serve` is the one-process deployment: the API and a sync worker; `api` is the API alone.
+    worker = server.build_worker(config, database, sync) if args.command == "serve" else None
+    server.run(server.build_app(config, database, sync), database, host, port, worker)
+    return 0
+
+
+def worker(_: argparse.Namespace, config: Config) -> int:
+    """Run a sync worker until SIGINT or SIGTERM; syncs in progress then finish first."""
+    database = _database(config, report=True)
+    sync_worker = server.build_worker(config, database)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    sync_worker.start()
+    print(f"openslots: sync worker {sync_worker.name} running", file=sys.stderr, flush=True)
+    try:
+        stop.wait()
+    finally:
+        sync_worker.stop(wait=True)
+        database.dispose()
+    return 0
+
+
+def rotate_key(args: argparse.Namespace, config: Config) -> int:
+    """``--generate``: print a new key. Otherwise re-encrypt every stored credential with the
+    newest configured key (the first of ``security.encryption_keys``)."""
+    if args.generate:
+        print(generate_key())
+        return 0
+    keys = config.get("security", "encryption_keys")
+    cipher = cipher_for(keys, config.get("database", "url"))
+    database = _database(config)
+    rotated = 0
+    try:
+        with database.read() as connection:
+            tokens = list(credential_tokens(connection))
+        for connection_id, token in tokens:
+            new = cipher.rotate(token)
+            with database.write() as connection:
+                rotated += replace_credential_token(connection, connection_id, token, new)
+    finally:
+        database.dispose()
+    print(
+        f"re-encrypted the credentials of {rotated} connection(s) with the newest key; "
+        "older keys can be removed from security.encryption_keys now",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -29,8 +29,8 @@ class Key:
     type: type
     default: Any
     doc: str
-    minimum: int | None = None
-    maximum: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
 
 
 # The key names of DESIGN.md §6 are fixed: deployments and tools rely on them.
@@ -54,11 +54,33 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "max_window_days": Key(int, 93, "longest availability window one query may ask", 1),
         "min_interval_minutes": Key(int, 5, "smallest step between slot starts", 1),
     },
+    "security": {
+        # Newest first: new credentials use the first; any of them decrypts (rotation).
+        "encryption_keys": Key(
+            list, [], "Fernet keys that encrypt connection credentials, newest first"
+        ),
+    },
     "sync": {
         # Off, user-supplied URLs may only reach public addresses (openslots.sync.addresses).
         "allow_private_networks": Key(
             bool, False, "let feed and CalDAV URLs reach loopback and private addresses"
         ),
+        "window_past_days": Key(int, 1, "days before today that sync reads", 0, 366),
+        "window_future_days": Key(int, 120, "days after today that sync reads", 1, 3660),
+        "max_instances_per_series": Key(
+            int, 10_000, "most occurrences one recurring series expands to", 1, 1_000_000
+        ),
+        "on_demand_budget_seconds": Key(
+            float, 3.0, "how long `sync=true` waits for connections before answering", 0, 60
+        ),
+        "default_interval_minutes": Key(
+            int, 15, "sync interval of a connection created without one", 1, 10_080
+        ),
+        "poll_seconds": Key(float, 10.0, "how often a worker looks for due connections", 0.1),
+        "lease_seconds": Key(
+            int, 120, "how long a worker's claim on a connection lasts unless renewed", 2
+        ),
+        "concurrency": Key(int, 8, "connections one worker process syncs at once", 1, 256),
     },
 }
 
@@ -74,6 +96,11 @@ class Config:
         return self.values[section][key]
 
     @property
+    def sync_window_days(self) -> tuple[int, int]:
+        """Days before and after today that sync reads."""
+        return self.get("sync", "window_past_days"), self.get("sync", "window_future_days")
+
+    @property
     def limits(self) -> Limits:
         return Limits(
             max_window_days=self.get("engine", "max_window_days"),
@@ -81,7 +108,13 @@ class Config:
         )
 
 
-_TYPE_NAMES = {int: "whole number", bool: "boolean (true or false)", str: "string"}
+_TYPE_NAMES = {
+    int: "whole number",
+    float: "number",
+    bool: "boolean (true or false)",
+    str: "string",
+    list: "list of strings",
+}
 
 
 def _from_environment(section: str, key: str, text: str, source: str) -> Any:
@@ -99,12 +132,28 @@ def _from_environment(section: str, key: str, text: str, source: str) -> Any:
             raise ValidationError(
                 f"{section}.{key}", f"{source}: {text!r} is not a whole number"
             ) from None
+    if spec.type is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise ValidationError(
+                f"{section}.{key}", f"{source}: {text!r} is not a number"
+            ) from None
+    if spec.type is list:
+        # A list in one variable: comma-separated (Fernet keys never contain a comma).
+        return [item.strip() for item in text.split(",") if item.strip()]
     return text
 
 
 def _checked(section: str, key: str, value: Any, source: str) -> Any:
     spec = SCHEMA[section][key]
-    wrong_type = not isinstance(value, spec.type) or (spec.type is int and isinstance(value, bool))
+    if spec.type is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    wrong_type = not isinstance(value, spec.type) or (
+        spec.type in (int, float) and isinstance(value, bool)
+    )
+    if spec.type is list and not wrong_type:
+        wrong_type = not all(isinstance(item, str) for item in value)
     if wrong_type:
         raise ValidationError(
             f"{section}.{key}", f"{source}: must be a {_TYPE_NAMES.get(spec.type, spec.type)}"

@@ -1,8 +1,9 @@
-"""Running the HTTP API: the app built from the configuration, served by uvicorn.
+"""Running the HTTP API and the sync worker: built from the configuration, served by uvicorn.
 
 The configuration is read once by the CLI; this module turns it into the app factory's explicit
-:class:`ApiSettings` and runs uvicorn in the foreground until SIGINT or SIGTERM, which finish the
-requests in flight.
+:class:`ApiSettings` (and the worker's settings) and runs uvicorn in the foreground until SIGINT
+or SIGTERM, which finish the requests in flight. ``openslots serve`` runs a sync worker beside
+the API in the same process; ``openslots api`` runs none.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from openslots.api.app import create_app
 from openslots.api.settings import ApiSettings
 from openslots.config import Config
 from openslots.store.database import Database
+from openslots.sync.services import SyncServices
+from openslots.sync.worker import SyncWorker, WorkerSettings
 
-__all__ = ["api_settings", "build_app", "run", "tune_gc"]
+__all__ = ["api_settings", "build_app", "build_worker", "run", "tune_gc", "worker_settings"]
 
 
 def tune_gc() -> None:
@@ -37,8 +40,11 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
-def api_settings(config: Config, database: Database) -> ApiSettings:
-    """The app's settings: the ``[api]`` and ``[engine]`` sections over ``database``."""
+def api_settings(
+    config: Config, database: Database, sync: SyncServices | None = None
+) -> ApiSettings:
+    """The app's settings: the ``[api]`` and ``[engine]`` sections over ``database``, and the
+    sync services (made from the configuration unless given)."""
     return ApiSettings(
         database=database,
         limits=config.limits,
@@ -47,11 +53,27 @@ def api_settings(config: Config, database: Database) -> ApiSettings:
         hold_ttl_seconds=config.get("api", "hold_ttl_seconds"),
         max_hold_ttl_seconds=config.get("api", "max_hold_ttl_seconds"),
         max_page_size=config.get("api", "max_page_size"),
+        sync=sync if sync is not None else SyncServices.from_config(config),
     )
 
 
-def build_app(config: Config, database: Database) -> FastAPI:
-    return create_app(api_settings(config, database))
+def build_app(config: Config, database: Database, sync: SyncServices | None = None) -> FastAPI:
+    return create_app(api_settings(config, database, sync))
+
+
+def worker_settings(config: Config) -> WorkerSettings:
+    return WorkerSettings(
+        poll_seconds=config.get("sync", "poll_seconds"),
+        lease_seconds=config.get("sync", "lease_seconds"),
+        concurrency=config.get("sync", "concurrency"),
+    )
+
+
+def build_worker(
+    config: Config, database: Database, sync: SyncServices | None = None
+) -> SyncWorker:
+    services = sync if sync is not None else SyncServices.from_config(config)
+    return SyncWorker(database, services, worker_settings(config))
 
 
 def _log_config() -> dict[str, Any]:
@@ -62,8 +84,11 @@ def _log_config() -> dict[str, Any]:
     return config
 
 
-def run(app: FastAPI, database: Database, host: str, port: int) -> None:
-    """Serve ``app`` on ``host:port`` until interrupted; uvicorn logs to standard error.
+def run(
+    app: FastAPI, database: Database, host: str, port: int, worker: SyncWorker | None = None
+) -> None:
+    """Serve ``app`` on ``host:port`` until interrupted, with ``worker`` running beside it;
+    uvicorn logs to standard error.
 
     On SIGINT or SIGTERM uvicorn finishes the requests in flight, then re-raises the signal, so
     the process ends with that signal's status (130 or 143 in a shell), as supervisors expect.
@@ -80,8 +105,12 @@ def run(app: FastAPI, database: Database, host: str, port: int) -> None:
     )
     tune_gc()
     try:
+        if worker is not None:
+            worker.start()
         server.run()
     finally:
+        if worker is not None:
+            worker.stop(wait=True)
         database.dispose()
     if not server.started:
         # uvicorn has logged why (typically: the address is already in use).

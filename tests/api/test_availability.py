@@ -274,7 +274,7 @@ def test_location_hours_and_the_resources_that_work_there(shop: Shop) -> None:
     assert error["field"] == "resource_id"
 
 
-def test_sync_is_accepted_and_sources_report_the_connections(
+def test_sources_report_the_connections(
     shop: Shop, database: Any, clock: Any
 ) -> None:
     from openslots.store.schema import connections
@@ -293,13 +293,13 @@ def test_sync_is_accepted_and_sources_report_the_connections(
                     resource_id=alice,
                     provider="ics",
                     settings={},
-                    sync_interval=15,
+                    sync_interval=900,
                     status=status,
                     last_success_at=clock() - synced_ago,
                     created_at=clock(),
                 )
             )
-    sources = shop.availability(service, sync="true")["sources"]
+    sources = shop.availability(service)["sources"]
     assert [(s["connection_id"][-1], s["status"], s["stale"]) for s in sources] == [
         ("a", "ok", False),
         ("b", "error", True),

@@ -210,7 +210,7 @@ def test_sources_are_read_fresh_on_a_hit(instances: Instances, database: Databas
                 resource_id=alice,
                 provider="ics",
                 settings={},
-                sync_interval=15,
+                sync_interval=900,
                 status="ok",
                 last_success_at=None,
                 created_at=0,

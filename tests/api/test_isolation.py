@@ -31,11 +31,16 @@ from sqlalchemy import insert, select
 
 from openslots.api.app import create_app
 from openslots.api.settings import ApiSettings
+from openslots.credentials import CredentialCipher, generate_key
 from openslots.store import catalog, reservations
+from openslots.store.connections import create_connection
 from openslots.store.database import Database
 from openslots.store.keys import mint_key
 from openslots.store.migrate import upgrade
 from openslots.store.schema import busy_blocks, metadata
+from openslots.sync.fetch import Fetcher
+from openslots.sync.registry import ConnectorRegistry
+from openslots.sync.services import SyncServices
 from tests.conftest import BACKENDS
 from tests.databases import fresh_postgres_database
 
@@ -171,8 +176,23 @@ def _seed(client: TestClient, database: Database, name: str) -> Tenant:
             {**reservation, "start": start + 3600, "end": start + 5400},
             NOW,
         )
-    tenant.ids |= {"synced": synced, "hold": hold["id"], "booking": booking["id"]}
-    tenant.markers |= {synced, hold["id"], booking["id"], f"{name}-"}
+        calendar = create_connection(
+            connection,
+            tenant.org_id,
+            resource_id=first,
+            provider="ics",
+            settings={"url": f"https://{name}.example/…"},
+            credentials=None,
+            sync_interval=900,
+            now=NOW,
+        )
+    tenant.ids |= {
+        "synced": synced,
+        "hold": hold["id"],
+        "booking": booking["id"],
+        "connection": calendar["id"],
+    }
+    tenant.markers |= {synced, hold["id"], booking["id"], calendar["id"], f"{name}-"}
     return tenant
 
 
@@ -193,7 +213,13 @@ def world(
 def _world(url: str) -> Iterator[World]:
     database = Database(url)
     upgrade(database)
-    app = create_app(ApiSettings(database=database, clock=lambda: NOW))
+    sync = SyncServices(
+        registry=ConnectorRegistry(),
+        http_client=Fetcher().async_client,
+        cipher=CredentialCipher([generate_key()]),
+        on_demand_budget_seconds=1.0,
+    )
+    app = create_app(ApiSettings(database=database, clock=lambda: NOW, sync=sync))
     with TestClient(app) as client:
         a = _seed(client, database, "alpha")
         b = _seed(client, database, "bravo")
@@ -361,8 +387,29 @@ RESERVATION_ENTRIES = [
           params={"resource_id": "<b:resource>"}),
 ]  # fmt: skip
 
+CONNECTION = "/v1/connections/<b:connection>"
+ICS_BODY = {"provider": "ics", "credentials": {"url": "https://calendar.example/a.ics"}}
+CONNECTION_ENTRIES = [
+    Entry("get B's connection", "GET", CONNECTION),
+    Entry("patch B's connection", "PATCH", CONNECTION, body={"sync_interval": 5}),
+    Entry("disable B's connection", "PATCH", CONNECTION, body={"enabled": False}),
+    Entry("delete B's connection", "DELETE", CONNECTION),
+    Entry("sync B's connection", "POST", f"{CONNECTION}/sync"),
+    Entry("connect B's resource", "POST", "/v1/connections",
+          body={**ICS_BODY, "resource_id": "<b:resource>"}),
+    Entry("list the connections of B's resource", "GET", "/v1/connections",
+          params={"resource_id": "<b:resource>"}),
+    Entry("availability of B's service with sync", "GET", "/v1/availability",
+          params={**WINDOW, "service_id": "<b:service>", "sync": "true"}),
+]  # fmt: skip
+
 MATRIX = (
-    _catalog_entries() + BLOCK_ENTRIES + KEY_ENTRIES + _availability_entries() + RESERVATION_ENTRIES
+    _catalog_entries()
+    + BLOCK_ENTRIES
+    + KEY_ENTRIES
+    + _availability_entries()
+    + RESERVATION_ENTRIES
+    + CONNECTION_ENTRIES
 )
 
 

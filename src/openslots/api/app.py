@@ -12,6 +12,7 @@ from openslots.api.auth import KeyCache
 from openslots.api.errors import error_body, install_error_handlers
 from openslots.api.routes import ROUTERS
 from openslots.api.settings import ApiSettings
+from openslots.sync.on_demand import OnDemandSync
 
 __all__ = ["create_app"]
 
@@ -89,6 +90,11 @@ def create_app(settings: ApiSettings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.key_cache = KeyCache()
+    app.state.on_demand = (
+        None
+        if settings.sync is None
+        else OnDemandSync(settings.database, settings.sync, clock=settings.clock)
+    )
     install_error_handlers(app)
     app.add_middleware(_BodyLimit, max_bytes=settings.max_body_bytes)
     for router in ROUTERS:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from openslots.engine.plan import Limits
 from openslots.store.database import Database
+from openslots.sync.services import SyncServices
 
 __all__ = ["ApiSettings", "system_clock"]
 
@@ -32,3 +33,5 @@ class ApiSettings:
     max_hold_ttl_seconds: int = 3600
     # Most items one list request returns.
     max_page_size: int = 500
+    # Calendar sync in this process (connections API, on-demand sync); None: not available.
+    sync: SyncServices | None = None

@@ -195,18 +195,29 @@ connections = Table(
     ),
     Column("provider", String(32), nullable=False),
     Column("settings", JSON, nullable=False),
-    Column("credentials", LargeBinary, nullable=True),  # encrypted; never returned
-    Column("sync_interval", Integer, nullable=False, default=15),
+    Column("credentials", LargeBinary, nullable=True),  # Fernet token; never returned
+    # Seconds between scheduled syncs (the API speaks minutes; tests and benchmarks need less).
+    Column("sync_interval", Integer, nullable=False, default=900),
     Column("cursor", Text, nullable=True),
-    Column("status", String(16), nullable=False, default="ok"),
+    # pending (never synced), ok, error, needs_reauth, disabled.
+    Column("status", String(16), nullable=False, default="pending"),
     Column("last_success_at", BigInteger, nullable=True),
     Column("last_error", Text, nullable=True),
     # Failed syncs in a row, and when the next attempt may start (UTC seconds; null: when the
     # sync interval says). The runner backs off on them; the scheduler reads them.
     Column("failures", Integer, nullable=False, default=0, server_default="0"),
     Column("next_attempt_at", BigInteger, nullable=True),
+    # When the scheduler should next sync it (null: never by itself: needs_reauth, disabled),
+    # and the lease of the worker syncing it now (DESIGN §5 "Scheduling").
+    Column("due_at", BigInteger, nullable=True),
+    Column("lease_owner", String(120), nullable=True),
+    Column("lease_expires_at", BigInteger, nullable=True),
+    Column("last_attempt_at", BigInteger, nullable=True),
+    # What the last successful sync skipped (broken series, unreadable calendars), shown to users.
+    Column("problems", JSON, nullable=True),
     Column("created_at", BigInteger, nullable=False),
     Index("ix_connections_resource", "resource_id"),
+    Index("ix_connections_due", "due_at"),
 )
 
 busy_blocks = Table(

@@ -15,6 +15,11 @@ transaction, so a crash or an error leaves either the old blocks and cursors or 
 never a mix (nothing is wiped first). :func:`record_failure` touches no block.
 
 ``connections.cursor`` holds the calendars' cursors as one JSON object ``{calendar: cursor}``.
+
+Both also schedule the next sync (``due_at``) and give back the lease of the worker that ran
+this one. Given a ``lease_owner``, they first check that this worker still holds the lease and
+raise :class:`LeaseLost` otherwise, having written nothing: a worker that stalled past its
+lease must not overwrite what the worker that took over has stored.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from openslots.sync.contract import (
 )
 
 __all__ = [
+    "LeaseLost",
     "SyncTarget",
     "apply_result",
     "load_target",
@@ -49,6 +55,8 @@ __all__ = [
 
 # Bound parameters per IN list, well under every backend's limit.
 _CHUNK = 500
+# Problems kept per connection: enough to act on, bounded for a feed that is broken throughout.
+_MAX_PROBLEMS = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +75,11 @@ class SyncTarget:
     failures: int
     next_attempt_at: int | None
     zone: str
+    sync_interval: int = 900
+
+
+class LeaseLost(Exception):
+    """The worker's lease on the connection expired and was taken over; nothing was written."""
 
 
 def source_of(connection_id: str, calendar: str) -> str:
@@ -106,6 +119,7 @@ def load_target(connection: Connection, connection_id: str) -> SyncTarget:
         failures=row.failures or 0,
         next_attempt_at=row.next_attempt_at,
         zone=row.timezone,
+        sync_interval=row.sync_interval,
     )
 
 
@@ -169,6 +183,7 @@ def apply_result(
     now: int,
     *,
     reset_cursors: bool = False,
+    lease_owner: str | None = None,
 ) -> None:
     """Apply ``result`` (synced for ``window``) to the connection's blocks and record the
     success, in the caller's write transaction.
@@ -177,8 +192,37 @@ def apply_result(
     updated by the result's: a returned calendar gets its new cursor (dropped when ``None``),
     a removed calendar loses its cursor and blocks. Success clears ``last_error``, the failure
     count and ``next_attempt_at``, sets ``status`` to ``ok`` and ``last_success_at`` to
-    ``now``. The resource's version is bumped when a block changed.
+    ``now``, schedules the next sync one interval after ``now`` and frees the lease. The
+    resource's version is bumped when a block changed. Raises LeaseLost (nothing written) when
+    ``lease_owner`` no longer holds the lease.
     """
+    cursors = {} if reset_cursors else dict(target.cursors)
+    for calendar, cursor in result.cursors.items():
+        if cursor is None:
+            cursors.pop(calendar, None)
+        else:
+            cursors[calendar] = cursor
+    for calendar in result.removed_calendars:
+        cursors.pop(calendar, None)
+    problems = [
+        {"calendar": p.calendar, "external_id": p.external_id, "message": p.message[:300]}
+        for p in result.problems[:_MAX_PROBLEMS]
+    ]
+    # The connection's row first: on PostgreSQL it locks the row, so two applies of one
+    # connection never interleave, and a lost lease is found before any block is touched.
+    _finish(
+        connection,
+        target.id,
+        lease_owner,
+        cursor=json.dumps(cursors, sort_keys=True) if cursors else None,
+        status="ok",
+        last_success_at=now,
+        last_error=None,
+        failures=0,
+        next_attempt_at=None,
+        due_at=now + target.sync_interval,
+        problems=problems or None,
+    )
     changed = 0
     for item in result.calendars:
         changed += _apply_calendar(connection, target, item, window)
@@ -189,28 +233,23 @@ def apply_result(
                 busy_blocks.c.source == source_of(target.id, calendar),
             )
         ).rowcount
-    cursors = {} if reset_cursors else dict(target.cursors)
-    for calendar, cursor in result.cursors.items():
-        if cursor is None:
-            cursors.pop(calendar, None)
-        else:
-            cursors[calendar] = cursor
-    for calendar in result.removed_calendars:
-        cursors.pop(calendar, None)
-    connection.execute(
-        update(connections)
-        .where(connections.c.id == target.id)
-        .values(
-            cursor=json.dumps(cursors, sort_keys=True) if cursors else None,
-            status="ok",
-            last_success_at=now,
-            last_error=None,
-            failures=0,
-            next_attempt_at=None,
-        )
-    )
     if changed:
         versions.bump_resources(connection, [target.resource_id])
+
+
+def _finish(
+    connection: Connection, connection_id: str, lease_owner: str | None, **values: Any
+) -> None:
+    condition = [connections.c.id == connection_id]
+    if lease_owner is not None:
+        condition.append(connections.c.lease_owner == lease_owner)
+    done = connection.execute(
+        update(connections)
+        .where(*condition)
+        .values(lease_owner=None, lease_expires_at=None, **values)
+    )
+    if lease_owner is not None and not done.rowcount:
+        raise LeaseLost(connection_id)
 
 
 def record_failure(
@@ -221,19 +260,22 @@ def record_failure(
     status: str,
     failures: int,
     next_attempt_at: int | None,
+    lease_owner: str | None = None,
 ) -> None:
     """Record a failed sync: ``last_error``, ``status`` (``error`` or ``needs_reauth``), the
     count of failures in a row and when to try again (``None``: not before the user
-    reconnects). Blocks, cursors and ``last_success_at`` are left as they were."""
-    connection.execute(
-        update(connections)
-        .where(connections.c.id == connection_id)
-        .values(
-            last_error=message,
-            status=status,
-            failures=failures,
-            next_attempt_at=next_attempt_at,
-        )
+    reconnects), which is also when the scheduler next syncs it. Blocks, cursors and
+    ``last_success_at`` are left as they were; the lease is freed. Raises LeaseLost (nothing
+    written) when ``lease_owner`` no longer holds the lease."""
+    _finish(
+        connection,
+        connection_id,
+        lease_owner,
+        last_error=message,
+        status=status,
+        failures=failures,
+        next_attempt_at=next_attempt_at,
+        due_at=next_attempt_at,
     )
 
 

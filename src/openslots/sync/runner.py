@@ -15,8 +15,12 @@ result and the new cursors in one write transaction. What can go wrong, and what
   result replaces the blocks in the same single transaction, so the old set is served until the
   new one is complete.
 
-Leases, scheduling and the on-demand budget are the caller's business; this module syncs one
-connection once.
+:func:`sync_once` is the coroutine (the on-demand path awaits it on the API's event loop; its
+database work runs in threads); :func:`run_sync` runs it to completion from plain code (a
+worker thread, the CLI, tests). Given a ``lease_owner``, the outcome is stored only while that
+worker still holds the connection's lease (``lost_lease`` otherwise, nothing written).
+Scheduling and the on-demand budget are the callers' business (:mod:`openslots.sync.worker`,
+:mod:`openslots.sync.on_demand`); this module syncs one connection once.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from openslots.errors import (
     OpenslotsError,
     TransientError,
 )
-from openslots.store import sync_state
+from openslots.store import leases, sync_state
 from openslots.store.database import Database
 from openslots.sync.contract import (
     HttpClientFactory,
@@ -48,7 +52,9 @@ from openslots.sync.contract import (
 )
 from openslots.sync.registry import ConnectorRegistry
 
-__all__ = ["Backoff", "SyncOutcome", "run_sync"]
+__all__ = ["Backoff", "SyncOutcome", "run_sync", "sync_once", "sync_window"]
+
+DAY = 86_400
 
 # A stored error message is shown to users; a connector's message longer than this is cut.
 MAX_ERROR_LENGTH = 300
@@ -81,8 +87,9 @@ class SyncOutcome:
     """What one :func:`run_sync` did.
 
     ``status``: ``ok`` (applied), ``error`` (failed; retry from ``next_attempt_at``),
-    ``needs_reauth`` (credentials refused; no retry) or ``skipped`` (the connection was not
-    in a state to sync: ``needs_reauth`` or ``disabled``). ``error`` is the message stored as
+    ``needs_reauth`` (credentials refused; no retry), ``skipped`` (the connection was not
+    in a state to sync: ``needs_reauth`` or ``disabled``) or ``lost_lease`` (another worker
+    took the connection over meanwhile; nothing was stored). ``error`` is the message stored as
     ``last_error``; ``problems`` are what a successful sync skipped.
     """
 
@@ -90,6 +97,14 @@ class SyncOutcome:
     error: str | None = None
     next_attempt_at: int | None = None
     problems: tuple[SyncProblem, ...] = ()
+
+
+def sync_window(now: int, past_days: int, future_days: int) -> SyncWindow:
+    """The window a sync at ``now`` reads: from ``past_days`` before today's UTC midnight to
+    ``future_days`` after it. Aligned to days, so the syncs of one day share a window and
+    connectors can answer with deltas (see :mod:`openslots.sync.contract`)."""
+    today = now - now % DAY
+    return SyncWindow(today - past_days * DAY, today + future_days * DAY)
 
 
 def _no_http_client() -> httpx.AsyncClient:
@@ -118,55 +133,140 @@ def run_sync(
     read_credentials: CredentialReader | None = None,
     backoff: Backoff = Backoff(),
     random: Callable[[], float] = _random.random,
+    lease_owner: str | None = None,
+    max_instances_per_series: int = 10_000,
+) -> SyncOutcome:
+    """:func:`sync_once` run to completion with :func:`asyncio.run`, so it must be called
+    outside a running event loop (a worker thread, the CLI, tests)."""
+    return asyncio.run(
+        sync_once(
+            database,
+            registry,
+            connection_id,
+            now,
+            window,
+            http_client=http_client,
+            read_credentials=read_credentials,
+            backoff=backoff,
+            random=random,
+            lease_owner=lease_owner,
+            max_instances_per_series=max_instances_per_series,
+        )
+    )
+
+
+def _owner_emails(settings: Mapping[str, Any]) -> frozenset[str]:
+    emails = settings.get("emails")
+    if not isinstance(emails, list):
+        return frozenset()
+    return frozenset(e.strip().lower() for e in emails if isinstance(e, str) and e.strip())
+
+
+async def sync_once(
+    database: Database,
+    registry: ConnectorRegistry,
+    connection_id: str,
+    now: int,
+    window: SyncWindow,
+    *,
+    http_client: HttpClientFactory = _no_http_client,
+    read_credentials: CredentialReader | None = None,
+    backoff: Backoff = Backoff(),
+    random: Callable[[], float] = _random.random,
+    lease_owner: str | None = None,
+    max_instances_per_series: int = 10_000,
 ) -> SyncOutcome:
     """Sync connection ``connection_id`` for ``window`` at ``now`` (UTC seconds) and store the
     outcome (see the module docstring). Failures of the sync are recorded, not raised; raises
-    NotFound for an unknown connection and ConfigurationError when the connection has
-    credentials but no ``read_credentials`` (which decrypts them) was given.
-
-    Runs the connector's coroutine with :func:`asyncio.run`, so it must be called outside a
-    running event loop (a worker thread, the CLI, tests).
-    """
-    with database.read() as connection:
-        target = sync_state.load_target(connection, connection_id)
+    NotFound for an unknown connection."""
+    target = await asyncio.to_thread(_load, database, connection_id)
     if target.status in {"needs_reauth", "disabled"}:
+        if lease_owner is not None:
+            await asyncio.to_thread(_free, database, lease_owner, connection_id)
         return SyncOutcome("skipped")
-    if target.credentials is not None and read_credentials is None:
-        raise ConfigurationError("the connection has credentials and nothing to read them")
-    credentials = (
-        read_credentials(target.credentials)
-        if read_credentials is not None and target.credentials is not None
-        else {}
-    )
 
-    def request(cursors: Mapping[str, str]) -> SyncRequest:
+    def request(credentials: Mapping[str, Any], cursors: Mapping[str, str]) -> SyncRequest:
         return SyncRequest(
             settings=target.settings,
             credentials=credentials,
             window=window,
             http_client=http_client,
             cursors=dict(cursors),
+            owner_emails=_owner_emails(target.settings),
             default_zone=target.zone,
+            max_instances_per_series=max_instances_per_series,
         )
 
     try:
+        credentials: Mapping[str, Any] = {}
+        if target.credentials is not None:
+            if read_credentials is None:
+                raise ConfigurationError("the connection has credentials and nothing to read them")
+            credentials = read_credentials(target.credentials)
         connector = registry.get(target.provider)
         reset = False
         try:
-            result = _call(connector.sync, request(target.cursors))
+            result = _checked(await connector.sync(request(credentials, target.cursors)))
         except CursorExpired:
             # Build the whole new set first; it replaces the old one in one transaction below.
             reset = True
-            result = _call(connector.sync, request({}))
-        with database.write() as connection:
-            sync_state.apply_result(connection, target, result, window, now, reset_cursors=reset)
+            result = _checked(await connector.sync(request(credentials, {})))
+        await asyncio.to_thread(
+            _apply,
+            database,
+            target,
+            result,
+            window=window,
+            now=now,
+            reset=reset,
+            lease_owner=lease_owner,
+        )
+    except sync_state.LeaseLost:
+        return SyncOutcome("lost_lease")
     except Exception as exc:
-        return _fail(database, target, exc, now=now, backoff=backoff, random=random)
+        try:
+            return await asyncio.to_thread(
+                _fail,
+                database,
+                target,
+                exc,
+                now=now,
+                backoff=backoff,
+                random=random,
+                lease_owner=lease_owner,
+            )
+        except sync_state.LeaseLost:
+            return SyncOutcome("lost_lease")
     return SyncOutcome("ok", problems=result.problems)
 
 
-def _call(sync: Callable[[SyncRequest], Any], request: SyncRequest) -> SyncResult:
-    result = asyncio.run(sync(request))
+def _load(database: Database, connection_id: str) -> sync_state.SyncTarget:
+    with database.read() as connection:
+        return sync_state.load_target(connection, connection_id)
+
+
+def _free(database: Database, owner: str, connection_id: str) -> None:
+    with database.write() as connection:
+        leases.free(connection, owner, connection_id)
+
+
+def _apply(
+    database: Database,
+    target: sync_state.SyncTarget,
+    result: SyncResult,
+    *,
+    window: SyncWindow,
+    now: int,
+    reset: bool,
+    lease_owner: str | None,
+) -> None:
+    with database.write() as connection:
+        sync_state.apply_result(
+            connection, target, result, window, now, reset_cursors=reset, lease_owner=lease_owner
+        )
+
+
+def _checked(result: object) -> SyncResult:
     if not isinstance(result, SyncResult):
         raise TypeError(f"a connector returned {type(result).__name__}, not a SyncResult")
     return result
@@ -180,6 +280,7 @@ def _fail(
     now: int,
     backoff: Backoff,
     random: Callable[[], float],
+    lease_owner: str | None,
 ) -> SyncOutcome:
     message = _error_message(exc)
     failures = target.failures + 1
@@ -197,5 +298,6 @@ def _fail(
             status=status,
             failures=failures,
             next_attempt_at=next_attempt_at,
+            lease_owner=lease_owner,
         )
     return SyncOutcome(status, message, next_attempt_at)

@@ -1,12 +1,21 @@
 """Routers, one module per group of routes; the app includes every router listed here."""
 
-from openslots.api.routes import availability, blocks, catalog, health, keys, reservations
+from openslots.api.routes import (
+    availability,
+    blocks,
+    catalog,
+    connections,
+    health,
+    keys,
+    reservations,
+)
 
 ROUTERS = [
     health.router,
     keys.router,
     catalog.router,
     blocks.router,
+    connections.router,
     availability.router,
     reservations.router,
 ]

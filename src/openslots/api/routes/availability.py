@@ -32,6 +32,7 @@ from openslots.errors import BadParameter, ValidationError
 from openslots.store.catalog import NotFound
 from openslots.store.scenarios import LoadedScenario, load_query_scenario
 from openslots.store.versions import ServiceState, service_state
+from openslots.sync.on_demand import OnDemandOutcome, OnDemandSync
 
 __all__ = ["router"]
 
@@ -67,6 +68,7 @@ class SourceOut(BaseModel):
     status: str
     synced_at: str | None
     stale: bool
+    sync: str | None = None
 
 
 class AvailabilityOut(BaseModel):
@@ -120,32 +122,58 @@ def _load(connection: Any, org_id: str, params: AvailabilityParams, now: int) ->
 
 
 def _sources(
-    connections: tuple[dict[str, Any], ...], consulted: tuple[str, ...], now: int
+    connections: tuple[dict[str, Any], ...],
+    consulted: tuple[str, ...],
+    now: int,
+    synced: OnDemandOutcome | None = None,
 ) -> bytes:
     """The ``sources`` of an answer as JSON: each connection of the consulted resources, with
-    ``synced_at`` (its last successful sync) and ``stale`` (failing, never synced, or not synced
-    for two of its sync intervals)."""
+    ``synced_at`` (its last successful sync) and ``stale`` (failing, never synced, not synced
+    for two of its sync intervals, or, with ``sync=true``, still syncing when the budget ran
+    out). With ``sync=true`` each also has ``sync``: how its on-demand sync went."""
     out = []
     for c in connections:
         if c["resource_id"] not in consulted:
             continue
         synced_at = c["last_success_at"]
+        result = None if synced is None else synced.results.get(c["id"])
         stale = (
             c["status"] != "ok"
             or synced_at is None
-            or now - synced_at > 2 * max(c["sync_interval"] or 0, 1) * 60
+            or now - synced_at > 2 * max(c["sync_interval"] or 0, 60)
+            or result == "stale"
         )
-        out.append(
-            {
-                "connection_id": c["id"],
-                "resource_id": c["resource_id"],
-                "provider": c["provider"],
-                "status": c["status"],
-                "synced_at": None if synced_at is None else format_instant(synced_at),
-                "stale": stale,
-            }
-        )
+        source = {
+            "connection_id": c["id"],
+            "resource_id": c["resource_id"],
+            "provider": c["provider"],
+            "status": c["status"],
+            "synced_at": None if synced_at is None else format_instant(synced_at),
+            "stale": stale,
+        }
+        if synced is not None:
+            source["sync"] = result or "skipped"
+        out.append(source)
     return json.dumps(out, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+async def _sync_consulted(
+    request: Request, org_id: str, params: AvailabilityParams
+) -> OnDemandOutcome | None:
+    """With ``sync=true``: sync the connections of the consulted resources within the budget."""
+    on_demand: OnDemandSync | None = request.app.state.on_demand
+    if not params.sync or on_demand is None:
+        return None
+    settings: ApiSettings = request.app.state.settings
+    with settings.database.read() as connection:
+        state = _state(connection, org_id, params.service_id)
+    wanted = set(params.query.resource_ids or ())
+    ids = [
+        c["id"]
+        for c in state.connections
+        if (not wanted or c["resource_id"] in wanted) and c["status"] in {"pending", "ok", "error"}
+    ]
+    return await on_demand.run(org_id, ids)
 
 
 def _render(loaded: LoadedScenario, settings: ApiSettings, fmt: str) -> CachedAnswer:
@@ -183,14 +211,17 @@ async def get_availability(request: Request, key: Caller, params: Params) -> Res
 
     ``location_id`` places the service at one of the organization's locations for this query:
     that location's hours (instead of the service's location's) intersect each resource's, and
-    only resources linked to that location, or to none, are offered. ``sync=true`` is accepted;
-    until calendar connectors sync on demand it answers from the stored blocks, as without it.
+    only resources linked to that location, or to none, are offered. ``sync=true`` first syncs
+    the consulted resources' connections, waiting at most ``sync.on_demand_budget_seconds``;
+    a connection still syncing then is answered from its stored blocks and marked ``stale``,
+    and every source has ``sync`` (``ok``, ``error``, ``needs_reauth``, ``skipped``, ``stale``).
 
     A bad parameter is a 400 naming it; a service, resource, location or booking of another
     organization (or none) is a 404.
     """
     settings: ApiSettings = request.app.state.settings
     cache = _cache_of(request)
+    synced = await _sync_consulted(request, key.org_id, params)
     now = settings.clock()
     if cache.enabled and cacheable(params.query.start):
         # A hit costs one indexed read, made here on the event loop: handing it to the thread
@@ -199,8 +230,10 @@ async def get_availability(request: Request, key: Caller, params: Params) -> Res
             state = _state(connection, key.org_id, params.service_id)
         hit = cache.get(_cache_key(key.org_id, params, state, now), now)
         if hit is not None:
-            return _respond(hit, _sources(state.connections, hit.consulted, now), "hit")
-    return await run_in_threadpool(_compute, settings, cache, key.org_id, params, now)
+            return _respond(hit, _sources(state.connections, hit.consulted, now, synced), "hit")
+    return await run_in_threadpool(
+        _compute, settings, cache, key.org_id, params, now, synced=synced
+    )
 
 
 def _state(connection: Any, org_id: str, service_id: str) -> ServiceState:
@@ -222,6 +255,8 @@ def _compute(
     org_id: str,
     params: AvailabilityParams,
     now: int,
+    *,
+    synced: OnDemandOutcome | None,
 ) -> Response:
     cache_key: tuple[object, ...] | None = None
     with settings.database.read() as connection:
@@ -234,7 +269,7 @@ def _compute(
     answer = _render(loaded, settings, params.format)
     if cache_key is not None:
         cache.put(cache_key, answer, now, loaded.hold_expires_at)
-    return _respond(answer, _sources(state.connections, answer.consulted, now), "miss")
+    return _respond(answer, _sources(state.connections, answer.consulted, now, synced), "miss")
 
 
 @router.get(
