@@ -93,6 +93,7 @@ def serve(args: argparse.Namespace, config: Config) -> int:
 def worker(_: argparse.Namespace, config: Config) -> int:
     """Run a sync worker until SIGINT or SIGTERM; syncs in progress then finish first."""
     database = _database(config, report=True)
+    server.configure_logging()
     sync_worker = server.build_worker(config, database)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

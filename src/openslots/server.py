@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import gc
+import logging
+import sys
 from typing import Any
 
 import uvicorn
@@ -23,7 +25,26 @@ from openslots.store.database import Database
 from openslots.sync.services import SyncServices
 from openslots.sync.worker import SyncWorker, WorkerSettings
 
-__all__ = ["api_settings", "build_app", "build_worker", "run", "tune_gc", "worker_settings"]
+__all__ = [
+    "api_settings",
+    "build_app",
+    "build_worker",
+    "configure_logging",
+    "run",
+    "tune_gc",
+    "worker_settings",
+]
+
+
+def configure_logging() -> None:
+    """Our own log lines (sync outcomes, worker trouble) on standard error, as uvicorn's are.
+    Messages never carry credentials or feed URLs (the runner stores error codes and hosts)."""
+    logger = logging.getLogger("openslots")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 def tune_gc() -> None:
@@ -104,6 +125,7 @@ def run(
         )
     )
     tune_gc()
+    configure_logging()
     try:
         if worker is not None:
             worker.start()
