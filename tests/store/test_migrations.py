@@ -157,3 +157,37 @@ def test_processes_starting_together_migrate_once(fresh_postgres_url: str) -> No
         assert current_revision(db) == head_revision()
     finally:
         db.dispose()
+
+
+def test_0002_keeps_connections_and_schedules_them(empty: Database) -> None:
+    """A database at 0001 with a connection (interval in minutes) upgrades to 0002: the
+    interval becomes seconds and the connection is due at once, blocks untouched."""
+    from alembic import command
+
+    from openslots.store import migrate
+
+    config = migrate._config()
+    with empty.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    with empty.write() as connection:
+        org = catalog.create_org(connection, "acme", "acme", 1)
+        resource = catalog.create(
+            connection, org["id"], "resources", {"name": "r", "timezone": "UTC"}
+        )
+        for name, status in (("live", "ok"), ("revoked", "needs_reauth")):
+            connection.execute(
+                text(
+                    "INSERT INTO connections (id, org_id, resource_id, provider, settings, "
+                    "sync_interval, status, failures, created_at) VALUES "
+                    "(:id, :org, :resource, 'ics', '{}', 15, :status, 0, 1)"
+                ),
+                {"id": name, "org": org["id"], "resource": resource["id"], "status": status},
+            )
+    assert apply_migrations(empty) == head_revision()
+    assert _schema_differences(empty) == []
+    with empty.read() as connection:
+        rows = connection.execute(
+            text("SELECT id, sync_interval, due_at FROM connections ORDER BY id")
+        ).all()
+    assert [tuple(row) for row in rows] == [("live", 900, 0), ("revoked", 900, None)]
