@@ -15,6 +15,7 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +36,15 @@ from openslots.api.settings import ApiSettings
 from openslots.store import organizations
 from openslots.store.database import Database
 from openslots.store.migrate import current_revision, head_revision
+from tests.fakes.ics_server import IcsServer
 
 KEY = re.compile(r"osk_[0-9a-f]+_[A-Za-z0-9_-]+")
 
 
-def _environment(database_url: str) -> dict[str, str]:
+def _environment(database_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENSLOTS_")}
     env["OPENSLOTS_DATABASE_URL"] = database_url
-    return env
+    return {**env, **extra}
 
 
 def _free_port() -> int:
@@ -84,7 +87,11 @@ class Running:
 
 @contextmanager
 def serving(
-    workdir: Path, database_url: str, *args: str, command: str = "serve"
+    workdir: Path,
+    database_url: str,
+    *args: str,
+    command: str = "serve",
+    env: dict[str, str] | None = None,
 ) -> Iterator[Running]:
     """``openslots serve ARGS`` in ``workdir`` until /healthz answers; stopped with SIGTERM,
     which must end it cleanly (a graceful shutdown, no traceback)."""
@@ -96,7 +103,7 @@ def serving(
         process = subprocess.Popen(
             [sys.executable, "-m", "openslots", command, "--port", str(port), *args],
             cwd=workdir,
-            env=_environment(database_url),
+            env=_environment(database_url, **(env or {})),
             stdout=out,
             stderr=err,
         )
@@ -496,3 +503,65 @@ def test_demo_is_nobodys_in_a_database_with_organizations(database: Database) ->
     with database.write() as connection:
         catalog.create_org(connection, "Acme", "acme", 0)
     assert demo.seed_demo(database, 0) is None
+
+
+# -- serve runs a sync worker; api does not -------------------------------------------------
+
+SYNC_ENV = {"OPENSLOTS_SYNC__ALLOW_PRIVATE_NETWORKS": "true", "OPENSLOTS_SYNC__POLL_SECONDS": "0.2"}
+
+
+def _feed() -> bytes:
+    start = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y%m%dT100000Z")
+    end = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y%m%dT110000Z")
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\nBEGIN:VEVENT\r\n"
+        f"UID:one@tests\r\nDTSTAMP:{start}\r\nDTSTART:{start}\r\nDTEND:{end}\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    ).encode()
+
+
+def _connect(server: Running, workdir: Path, sqlite_url: str, feed_url: str) -> tuple[str, str]:
+    created = _run(workdir, sqlite_url, "orgs", "create", "Sync Co", "--json")
+    token = json.loads(created.stdout)["api_key"]
+    status, resource = _request(
+        f"{server.url}/v1/resources", token, {"name": "room", "timezone": "UTC"}
+    )
+    assert status == 201, resource
+    body = {"resource_id": resource["id"], "provider": "ics", "settings": {"url": feed_url}}
+    status, connection = _request(f"{server.url}/v1/connections", token, body)
+    assert status == 201, connection
+    return token, connection["id"]
+
+
+def test_serve_syncs_a_new_connection_by_itself(workdir: Path, sqlite_url: str) -> None:
+    with IcsServer() as feeds, serving(workdir, sqlite_url, env=SYNC_ENV) as server:
+        feeds.set_feed("/cal.ics", _feed())
+        token, connection_id = _connect(server, workdir, sqlite_url, feeds.url("/cal.ics"))
+        deadline = time.monotonic() + 20
+        while True:
+            _, shown = _request(f"{server.url}/v1/connections/{connection_id}", token)
+            if shown["status"] != "pending":
+                break
+            assert time.monotonic() < deadline, "serve's worker never synced the connection"
+            time.sleep(0.1)
+        assert (shown["status"], shown["last_error"]) == ("ok", None)
+        assert feeds.requests_for("/cal.ics")
+    # No key configured with SQLite: one was made beside the database, owner-only.
+    key_file = Path(sqlite_url.removeprefix("sqlite:///") + ".key")
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
+def test_api_alone_does_not_sync(workdir: Path, sqlite_url: str) -> None:
+    with (
+        IcsServer() as feeds,
+        serving(workdir, sqlite_url, command="api", env=SYNC_ENV) as server,
+    ):
+        feeds.set_feed("/cal.ics", _feed())
+        token, connection_id = _connect(server, workdir, sqlite_url, feeds.url("/cal.ics"))
+        time.sleep(1.0)  # five poll intervals of a worker, had there been one
+        _, shown = _request(f"{server.url}/v1/connections/{connection_id}", token)
+        assert shown["status"] == "pending"
+        assert feeds.requests_for("/cal.ics") == []
+        # ... but it syncs on demand.
+        status, synced = _request(f"{server.url}/v1/connections/{connection_id}/sync", token, {})
+        assert (status, synced["sync"]) == (200, "ok"), synced

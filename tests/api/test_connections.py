@@ -233,3 +233,30 @@ def test_a_connection_missing_the_budget_is_stale(
     while shop.get(f"/v1/connections/{created['id']}").json()["status"] != "ok":
         assert time.monotonic() < deadline, "the sync that missed the budget never finished"
         time.sleep(0.1)
+
+
+def test_an_ics_feed_url_is_a_secret(
+    database: Database, clock: FakeClock, make_tenant: Any
+) -> None:
+    """With the real ICS connector: the feed URL given in the settings is stored encrypted,
+    shown back without its path and query, and no dump of the database contains it."""
+    from openslots.sync.registry import ConnectorRegistry
+
+    services = services_for(FakeCalendars(), CredentialCipher([generate_key()]))
+    services.registry = ConnectorRegistry()
+    secret_url = (
+        "https://calendar.example.com/calendar/ical/ann%40example.com/private-0f9e8d7c/basic.ics"
+    )
+    settings = ApiSettings(database=database, clock=clock, sync=services)
+    with TestClient(create_app(settings)) as client:
+        shop = Shop(client, make_tenant("acme").headers("admin"))
+        resource = shop.resource("ann", week("mon"))
+        created = shop.post(
+            "/v1/connections",
+            {"resource_id": resource, "provider": "ics", "settings": {"url": secret_url}},
+        )
+        listed = shop.get("/v1/connections").json()
+    assert created["settings"]["url"] == "https://calendar.example.com/…"
+    for shown in (str(created), str(listed), dump(database)):
+        assert "private-0f9e8d7c" not in shown
+        assert "ann%40example.com" not in shown
