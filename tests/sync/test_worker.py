@@ -20,6 +20,14 @@ from openslots.store.connections import create_connection
 from openslots.store.database import Database
 from openslots.store.schema import busy_blocks, connections
 from openslots.store.sync_state import LeaseLost, record_failure
+from openslots.sync.contract import (
+    CalendarDelta,
+    CalendarSnapshot,
+    Connector,
+    SyncProblem,
+    SyncRequest,
+    SyncResult,
+)
 from openslots.sync.registry import ConnectorRegistry
 from openslots.sync.runner import Backoff, sync_window
 from openslots.sync.services import SyncServices
@@ -258,3 +266,46 @@ def test_a_disabled_connection_is_not_claimed(setup: Setup) -> None:
             update(connections).where(connections.c.id == cid).values(status="disabled")
         )
         assert leases.claim_due(connection, "w", setup.clock(), 120, 10) == []
+
+
+class _Scripted(Connector):
+    """Answers each sync with the next scripted result."""
+
+    provider = "scripted"
+
+    def __init__(self, results: list[SyncResult]) -> None:
+        self.results = results
+
+    def validate_settings(self, settings: Any, credentials: Any) -> None:
+        pass
+
+    async def sync(self, request: SyncRequest) -> SyncResult:
+        return self.results.pop(0)
+
+
+def test_problems_stay_until_the_calendar_is_read_again(setup: Setup) -> None:
+    """An unchanged feed answers an empty delta with no problems: the broken series it had is
+    still broken, so its problem stays until the next snapshot reads the calendar again."""
+    broken = SyncProblem("default", "bad RRULE", "series-1")
+    snapshot = CalendarSnapshot("default", (), cursor="v1")
+    results = [
+        SyncResult((snapshot,), (broken,)),
+        SyncResult((CalendarDelta("default", (), (), cursor="v1"),)),
+        SyncResult((CalendarSnapshot("default", (), cursor="v2"),)),
+    ]
+    setup.services.registry.register(_Scripted(results))
+    with setup.database.write() as connection:
+        cid = create_connection(
+            connection,
+            setup.org_id,
+            resource_id=setup.resource_id,
+            provider="scripted",
+            settings={},
+            credentials=None,
+            sync_interval=900,
+            now=setup.clock(),
+        )["id"]
+    expected = [{"calendar": "default", "external_id": "series-1", "message": "bad RRULE"}]
+    for problems in (expected, expected, None):
+        assert asyncio.run(setup.services.sync(setup.database, cid, setup.clock())).status == "ok"
+        assert setup.row(cid).problems == problems

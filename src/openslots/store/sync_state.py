@@ -76,6 +76,7 @@ class SyncTarget:
     next_attempt_at: int | None
     zone: str
     sync_interval: int = 900
+    problems: tuple[Mapping[str, Any], ...] = ()
 
 
 class LeaseLost(Exception):
@@ -120,6 +121,7 @@ def load_target(connection: Connection, connection_id: str) -> SyncTarget:
         next_attempt_at=row.next_attempt_at,
         zone=row.timezone,
         sync_interval=row.sync_interval,
+        problems=tuple(row.problems or ()),
     )
 
 
@@ -204,10 +206,7 @@ def apply_result(
             cursors[calendar] = cursor
     for calendar in result.removed_calendars:
         cursors.pop(calendar, None)
-    problems = [
-        {"calendar": p.calendar, "external_id": p.external_id, "message": p.message[:300]}
-        for p in result.problems[:_MAX_PROBLEMS]
-    ]
+    problems = _problems(target, result, reset_cursors)
     # The connection's row first: on PostgreSQL it locks the row, so two applies of one
     # connection never interleave, and a lost lease is found before any block is touched.
     _finish(
@@ -235,6 +234,24 @@ def apply_result(
         ).rowcount
     if changed:
         versions.bump_resources(connection, [target.resource_id])
+
+
+def _problems(target: SyncTarget, result: SyncResult, reset: bool) -> list[dict[str, Any]]:
+    """The connection's problems after ``result``: the result's own, plus the stored ones of
+    calendars it answered with a delta. A delta only says what changed (an unchanged feed says
+    nothing at all), so a broken series reported by an earlier snapshot is still broken; it
+    is forgotten at the calendar's next snapshot, which reads everything again."""
+    fresh = [
+        {"calendar": p.calendar, "external_id": p.external_id, "message": p.message[:300]}
+        for p in result.problems
+    ]
+    if not reset:
+        reported = {p.calendar for p in result.problems}
+        deltas = {
+            item.calendar for item in result.calendars if isinstance(item, CalendarDelta)
+        } - reported
+        fresh += [dict(p) for p in target.problems if p.get("calendar") in deltas]
+    return fresh[:_MAX_PROBLEMS]
 
 
 def _finish(
