@@ -29,8 +29,6 @@ import concurrent.futures
 import threading
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import httpx
 
@@ -38,10 +36,11 @@ from openslots.sync.contract import (
     FeedInvalid,
     RateLimited,
     TransientError,
+    retry_after_seconds,
 )
 from openslots_caldav.settings import AuthScheme, Origin, origin_of
 
-__all__ = ["LoopSession", "Reply", "ServerAuth", "retry_after"]
+__all__ = ["LoopSession", "Reply", "ServerAuth"]
 
 # Headers the httpx client sets itself (framing, encodings it can decode, its User-Agent), and
 # Authorization, which only ServerAuth decides.
@@ -141,22 +140,6 @@ def _challenges(response: httpx.Response) -> set[str]:
             if words and "=" not in words[0]:
                 schemes.add(words[0].lower())
     return schemes
-
-
-def retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 class LoopSession:
@@ -263,7 +246,7 @@ class LoopSession:
     def _checked(self, response: httpx.Response) -> Reply:
         status = response.status_code
         host = response.url.host
-        delay = retry_after(response.headers.get("retry-after"))
+        delay = retry_after_seconds(response.headers.get("retry-after"))
         if status == 429:
             raise self._fail(RateLimited(f"{host} is throttling requests (429)", delay))
         if status in _GATEWAY_FAILURES:

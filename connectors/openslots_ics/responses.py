@@ -5,33 +5,19 @@ Messages name the host, never the URL (its path and query are the feed's secret)
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from openslots.sync.contract import (
+    AuthRevoked,
+    FeedInvalid,
+    RateLimited,
+    TransientError,
+    retry_after_seconds,
+)
 
-from openslots.sync.contract import AuthRevoked, FeedInvalid, RateLimited, TransientError
-
-__all__ = ["check_body", "raise_for_status", "retry_after"]
+__all__ = ["check_body", "raise_for_status"]
 
 _BOM = b"\xef\xbb\xbf"
 _BLANKS = b" \t\r\n"
 _START = b"BEGIN:VCALENDAR"
-
-
-def retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), or ``None`` when
-    it is missing or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def raise_for_status(status: int, host: str, retry_after_header: str | None) -> None:
@@ -44,7 +30,7 @@ def raise_for_status(status: int, host: str, retry_after_header: str | None) -> 
     """
     if 200 <= status < 300:
         return
-    wait = retry_after(retry_after_header)
+    wait = retry_after_seconds(retry_after_header)
     if status == 429:
         raise RateLimited(f"{host} is throttling feed requests (HTTP 429)", retry_after=wait)
     if status >= 500:

@@ -362,7 +362,15 @@ class _Handler(BaseHTTPRequestHandler):
             state.max_in_flight[path] = max(state.max_in_flight[path], state.in_flight[path])
             delay = state.delays.get(path, state.delay)
             hung = state.hung.get(path)
-        status: int | None = None
+        logged = False
+
+        def log(status: int | None) -> None:
+            nonlocal logged
+            with state.lock:
+                state.in_flight[path] -= 1
+                state.log.append(Request(self.command, path, arrived, headers, status))
+            logged = True
+
         try:
             if hung is not None:
                 hung.wait()
@@ -374,12 +382,13 @@ class _Handler(BaseHTTPRequestHandler):
             with state.lock:
                 route = state.routes.get(path)
                 answer = _respond(route, headers)
-            status = answer.status
+            # Logged before the answer leaves: a client that has its answer finds its request
+            # in the log (a test may clear the log right after a request).
+            log(answer.status)
             self._send(answer, send_body=send_body)
         finally:
-            with state.lock:
-                state.in_flight[path] -= 1
-                state.log.append(Request(self.command, path, arrived, headers, status))
+            if not logged:
+                log(None)
 
     def _send(self, answer: _Canned, *, send_body: bool) -> None:
         self.send_response(answer.status)

@@ -177,6 +177,7 @@ def test_the_public_surface_is_pinned() -> None:
         "SyncWindow",
         "TransientError",
         "ValidationError",
+        "retry_after_seconds",
     ]
     # One error tree: the contract re-exports openslots.errors, it does not copy it.
     for name in ("AuthRevoked", "CursorExpired", "FeedInvalid", "RateLimited", "TransientError"):
@@ -230,3 +231,29 @@ def test_a_result_names_each_calendar_once() -> None:
     with pytest.raises(ValueError, match="both returned and removed"):
         SyncResult((snap,), removed_calendars=("c",))
     assert SyncResult((snap, CalendarSnapshot("d", ()))).cursors == {"c": "1", "d": None}
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("120", 120.0),
+        (" 7 ", 7.0),
+        (None, None),
+        ("", None),
+        ("soon", None),
+        ("-5", None),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # a date in the past: no wait
+    ],
+)
+def test_retry_after_header(header: str | None, seconds: float | None) -> None:
+    assert contract.retry_after_seconds(header) == seconds
+
+
+def test_retry_after_as_a_future_date() -> None:
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True)
+    waited = contract.retry_after_seconds(when)
+    assert waited is not None
+    assert 80 <= waited <= 90

@@ -4,6 +4,7 @@ the blocks byte-identical, ``needs_reauth``, the backoff schedule and cursor exp
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from openslots.sync.contract import (
     SyncWindow,
 )
 from openslots.sync.registry import ConnectorRegistry
-from openslots.sync.runner import Backoff, run_sync
+from openslots.sync.runner import Backoff, sync_once
 
 HOUR = 3600
 DAY = 24 * HOUR
@@ -205,13 +206,15 @@ class Sync:
         self.draw = draw
 
     def __call__(self, now: int = NOW, window: SyncWindow = WINDOW) -> Any:
-        return run_sync(
-            self.database,
-            self.registry,
-            self.connection_id,
-            now,
-            window,
-            random=lambda: self.draw,
+        return asyncio.run(
+            sync_once(
+                self.database,
+                self.registry,
+                self.connection_id,
+                now,
+                window,
+                random=lambda: self.draw,
+            )
         )
 
 

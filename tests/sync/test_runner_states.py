@@ -10,6 +10,7 @@ says. After a successful sync the stored blocks inside its window also equal the
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 from collections import Counter
@@ -23,7 +24,7 @@ from openslots.store.database import Database
 from openslots.store.migrate import upgrade
 from openslots.sync.contract import BusyEvent, SyncRequest, SyncResult, SyncWindow
 from openslots.sync.registry import ConnectorRegistry
-from openslots.sync.runner import run_sync
+from openslots.sync.runner import sync_once
 from tests.sync.test_runner import (
     DAY,
     HOUR,
@@ -117,8 +118,15 @@ class RunnerMachine(RuleBasedStateMachine):
     def sync(self, window: SyncWindow, failures: list[Exception]) -> None:
         self.upstream.failures.extend(failures)
         self.now += HOUR
-        outcome = run_sync(
-            self.database, self.registry, self.connection_id, self.now, window, random=lambda: 0.5
+        outcome = asyncio.run(
+            sync_once(
+                self.database,
+                self.registry,
+                self.connection_id,
+                self.now,
+                window,
+                random=lambda: 0.5,
+            )
         )
         self.upstream.failures.clear()
         if outcome.status != "ok":

@@ -62,6 +62,8 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
 import httpx
@@ -94,12 +96,31 @@ __all__ = [
     "SyncWindow",
     "TransientError",
     "ValidationError",
+    "retry_after_seconds",
 ]
 
 HttpClientFactory = Callable[[], httpx.AsyncClient]
 """Makes the HTTP client a connector must use for every request to a user-supplied URL: it
 carries the SSRF guard, size and time caps (DESIGN §5). Use it as ``async with factory() as
 client``; tests inject one built on ``httpx.MockTransport`` or a local server."""
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds to wait from an HTTP ``Retry-After`` header (delta-seconds or an HTTP date), or
+    ``None`` when it is missing or unreadable: what :class:`RateLimited` and
+    :class:`TransientError` carry as ``retry_after``."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 @dataclass(frozen=True, slots=True)

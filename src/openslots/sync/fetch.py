@@ -49,8 +49,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -59,6 +57,7 @@ import httpx
 
 from openslots.errors import FeedTooLarge, FetchFailed, UnsafeUrl
 from openslots.sync.addresses import AddressPolicy, IPAddress
+from openslots.sync.contract import retry_after_seconds
 
 __all__ = [
     "AsyncGuardedTransport",
@@ -326,22 +325,6 @@ class Fetched:
         return hashlib.sha256(self.body).hexdigest()
 
 
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 class _Decoder:
     """Content decoding that never produces more than the caller has room for."""
 
@@ -517,7 +500,7 @@ class Fetcher:
             f"{host} answered HTTP {fetched.status_code}",
             "status",
             status_code=fetched.status_code,
-            retry_after=_retry_after(fetched.headers.get("retry-after")),
+            retry_after=retry_after_seconds(fetched.headers.get("retry-after")),
         )
 
     def request(

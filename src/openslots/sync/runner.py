@@ -15,10 +15,10 @@ result and the new cursors in one write transaction. What can go wrong, and what
   result replaces the blocks in the same single transaction, so the old set is served until the
   new one is complete.
 
-:func:`sync_once` is the coroutine (the on-demand path awaits it on the API's event loop; its
-database work runs in threads); :func:`run_sync` runs it to completion from plain code (a
-worker thread, the CLI, tests). Given a ``lease_owner``, the outcome is stored only while that
-worker still holds the connection's lease (``lost_lease`` otherwise, nothing written).
+:func:`sync_once` is a coroutine: the on-demand path awaits it on the API's event loop, a
+worker thread runs it with :func:`asyncio.run`; its database work runs in threads. Given a
+``lease_owner``, the outcome is stored only while that worker still holds the connection's
+lease (``lost_lease`` otherwise, nothing written).
 Scheduling and the on-demand budget are the callers' business (:mod:`openslots.sync.worker`,
 :mod:`openslots.sync.on_demand`); this module syncs one connection once.
 """
@@ -52,7 +52,7 @@ from openslots.sync.contract import (
 )
 from openslots.sync.registry import ConnectorRegistry
 
-__all__ = ["Backoff", "SyncOutcome", "run_sync", "sync_once", "sync_window"]
+__all__ = ["Backoff", "SyncOutcome", "sync_once", "sync_window"]
 
 DAY = 86_400
 
@@ -120,39 +120,6 @@ def _error_message(exc: BaseException) -> str:
     if len(text) > MAX_ERROR_LENGTH:
         text = text[: MAX_ERROR_LENGTH - 1] + "…"
     return text
-
-
-def run_sync(
-    database: Database,
-    registry: ConnectorRegistry,
-    connection_id: str,
-    now: int,
-    window: SyncWindow,
-    *,
-    http_client: HttpClientFactory = _no_http_client,
-    read_credentials: CredentialReader | None = None,
-    backoff: Backoff = Backoff(),
-    random: Callable[[], float] = _random.random,
-    lease_owner: str | None = None,
-    max_instances_per_series: int = 10_000,
-) -> SyncOutcome:
-    """:func:`sync_once` run to completion with :func:`asyncio.run`, so it must be called
-    outside a running event loop (a worker thread, the CLI, tests)."""
-    return asyncio.run(
-        sync_once(
-            database,
-            registry,
-            connection_id,
-            now,
-            window,
-            http_client=http_client,
-            read_credentials=read_credentials,
-            backoff=backoff,
-            random=random,
-            lease_owner=lease_owner,
-            max_instances_per_series=max_instances_per_series,
-        )
-    )
 
 
 def _owner_emails(settings: Mapping[str, Any]) -> frozenset[str]:
