@@ -6,7 +6,8 @@ organization); ``openslots api`` runs the API alone and ``openslots worker`` a s
 for deployments that run many of each over one PostgreSQL. ``openslots migrate`` upgrades the
 database; ``openslots orgs create`` and ``openslots keys create`` make an organization and API
 keys, printing each key once; ``openslots rotate-key`` re-encrypts stored credentials with the
-newest key (``--generate`` prints a new one).
+newest key (``--generate`` prints a new one); ``openslots connections list`` shows every
+connection's sync status and ``openslots sync ID|--all`` syncs now, with a progress bar.
 
 Errors are printed as the documented error JSON on standard error; invalid input (including the
 configuration) exits with status 2, any other error with status 1.
@@ -117,6 +118,21 @@ def _parser() -> argparse.ArgumentParser:
         "--generate", action="store_true", help="print a new key for security.encryption_keys"
     )
     rotate.set_defaults(run=_command("rotate_key"))
+
+    connections = commands.add_parser("connections", help="calendar connections").add_subparsers(
+        dest="connections_command", required=True
+    )
+    listing = connections.add_parser("list", help="a status table of the connections")
+    listing.add_argument("--org", help="only this organization (slug or id)")
+    listing.add_argument("--json", action="store_true", help="print the rows as JSON")
+    listing.set_defaults(run=_command("connections_list"))
+    sync = commands.add_parser(
+        "sync", help="sync a connection, or all of them, now (exit 1 when any failed)"
+    )
+    sync.add_argument("connection", nargs="?", help="the connection's id")
+    sync.add_argument("--all", action="store_true", help="every connection that can sync")
+    sync.add_argument("--org", help="with --all: only this organization (slug or id)")
+    sync.set_defaults(run=_command("sync"))
     migrate = commands.add_parser("migrate", help="upgrade the database; print its revision")
     migrate.set_defaults(run=_command("migrate"))
 

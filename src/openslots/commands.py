@@ -7,6 +7,7 @@ reads about the process goes to standard error.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import shlex
 import signal
@@ -21,13 +22,28 @@ from openslots.config import Config
 from openslots.credentials import cipher_for, generate_key
 from openslots.errors import NotFound, ValidationError
 from openslots.store import catalog, organizations
-from openslots.store.connections import credential_tokens, replace_credential_token
+from openslots.store.connections import (
+    all_connections,
+    credential_tokens,
+    replace_credential_token,
+)
 from openslots.store.database import Database
 from openslots.store.keys import mint_key
 from openslots.store.startup import apply_migrations, open_database
+from openslots.sync.batch import sync_many
 from openslots.sync.services import SyncServices
+from openslots.sync.worker import worker_name
 
-__all__ = ["keys_create", "migrate", "orgs_create", "rotate_key", "serve", "worker"]
+__all__ = [
+    "connections_list",
+    "keys_create",
+    "migrate",
+    "orgs_create",
+    "rotate_key",
+    "serve",
+    "sync",
+    "worker",
+]
 
 
 def _now() -> int:
@@ -201,3 +217,127 @@ def keys_create(args: argparse.Namespace, config: Config) -> int:
     # Just the key, so that `export OPENSLOTS_KEY=$(openslots keys create demo)` works.
     _print_key(args, document, token)
     return 0
+
+
+def _org_id(database: Database, org: str | None) -> str | None:
+    if org is None:
+        return None
+    with database.read() as connection:
+        found = organizations.find_org(connection, org)
+    if found is None:
+        raise NotFound(f"no organization with the slug or id {org}")
+    return str(found["id"])
+
+
+def _ago(instant: int | None, now: int) -> str:
+    if instant is None:
+        return "never"
+    seconds = max(0, now - instant)
+    for unit, size in (("d", 86_400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+def connections_list(args: argparse.Namespace, config: Config) -> int:
+    """A status table of the connections (of one organization with ``--org``)."""
+    database = _database(config)
+    try:
+        with database.read() as connection:
+            rows = all_connections(connection, _org_id(database, args.org))
+    finally:
+        database.dispose()
+    if args.json:
+        shown = [{k: v for k, v in row.items() if k != "has_credentials"} for row in rows]
+        print(json.dumps(shown, default=str))
+        return 0
+    now = _now()
+    table = [("ID", "ORG", "RESOURCE", "PROVIDER", "STATUS", "LAST SUCCESS", "LAST ERROR")]
+    for row in rows:
+        error = (row["last_error"] or "")[:60]
+        table.append(
+            (
+                row["id"],
+                row["org_slug"],
+                row["resource"][:30],
+                row["provider"],
+                row["status"],
+                _ago(row["last_success_at"], now),
+                error,
+            )
+        )
+    widths = [max(len(str(line[i])) for line in table) for i in range(len(table[0]))]
+    for line in table:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)))
+    print(f"{len(rows)} connection(s)", file=sys.stderr)
+    return 0
+
+
+class _Progress:
+    """``[#####.....] 12/200  ok 10  error 2`` redrawn on standard error."""
+
+    def __init__(self, total: int, stream: Any = sys.stderr) -> None:
+        self.total = total
+        self.done = 0
+        self.counts: dict[str, int] = {}
+        self.stream = stream
+        self.interactive = bool(getattr(stream, "isatty", lambda: False)())
+
+    def __call__(self, connection_id: str, status: str) -> None:
+        self.done += 1
+        self.counts[status] = self.counts.get(status, 0) + 1
+        if self.interactive:
+            print("\r" + self.line(), end="", file=self.stream, flush=True)
+        elif self.done == self.total or self.done % 50 == 0:
+            print(self.line(), file=self.stream, flush=True)
+
+    def line(self) -> str:
+        width = 30
+        filled = width * self.done // max(self.total, 1)
+        tally = "  ".join(f"{status} {count}" for status, count in sorted(self.counts.items()))
+        return f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}  {tally}"
+
+    def finish(self) -> None:
+        if self.interactive:
+            print(file=self.stream)
+
+
+def sync(args: argparse.Namespace, config: Config) -> int:
+    """Sync one connection, or all that can sync (``--all``), now; exits 1 when any failed.
+    One connection prints its outcome as JSON; ``--all`` shows a progress bar and a tally."""
+    if bool(args.connection) == bool(args.all):
+        raise ValidationError("connection", "name one connection id, or pass --all")
+    database = _database(config)
+    services = SyncServices.from_config(config)
+    try:
+        with database.read() as connection:
+            rows = all_connections(connection, _org_id(database, args.org))
+        if args.all:
+            ids = [r["id"] for r in rows if r["status"] in {"pending", "ok", "error"}]
+        else:
+            ids = [r["id"] for r in rows if r["id"] == args.connection]
+            if not ids:
+                raise NotFound(f"no connection {args.connection}")
+        progress = _Progress(len(ids))
+        results = asyncio.run(
+            sync_many(
+                database,
+                services,
+                ids,
+                owner=worker_name(),
+                clock=_now,
+                concurrency=config.get("sync", "concurrency"),
+                on_done=progress if args.all else lambda *_: None,
+            )
+        )
+        if args.all:
+            progress.finish()
+        else:
+            with database.read() as connection:
+                [row] = [r for r in all_connections(connection) if r["id"] == args.connection]
+            shown = {k: row[k] for k in ("id", "status", "last_error")}
+            print(json.dumps({**shown, "sync": results[row["id"]]}))
+    finally:
+        database.dispose()
+    failed = sum(1 for status in results.values() if status in {"error", "needs_reauth"})
+    return 1 if failed else 0

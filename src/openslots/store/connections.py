@@ -16,9 +16,10 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from openslots.store import versions
 from openslots.store.catalog import NotFound, new_id
-from openslots.store.schema import busy_blocks, connections, resources
+from openslots.store.schema import busy_blocks, connections, organizations, resources
 
 __all__ = [
+    "all_connections",
     "connection_ids_of_resources",
     "create_connection",
     "credential_tokens",
@@ -214,6 +215,20 @@ def stored_credentials(connection: Connection, org_id: str, connection_id: str) 
     if row is None:
         raise NotFound("connection")
     return None if row.credentials is None else bytes(row.credentials)
+
+
+def all_connections(connection: Connection, org_id: str | None = None) -> list[Obj]:
+    """Every connection, of one organization or of all (the operator's view), with the slug
+    of its organization and the name of its resource."""
+    query = (
+        select(*_SHOWN, organizations.c.slug.label("org_slug"), resources.c.name.label("resource"))
+        .join(organizations, organizations.c.id == connections.c.org_id)
+        .join(resources, resources.c.id == connections.c.resource_id)
+        .order_by(organizations.c.slug, resources.c.name, connections.c.id)
+    )
+    if org_id is not None:
+        query = query.where(connections.c.org_id == org_id)
+    return [_obj(row) for row in connection.execute(query)]
 
 
 def credential_tokens(connection: Connection) -> Iterator[tuple[str, bytes]]:
