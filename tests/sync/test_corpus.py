@@ -22,6 +22,10 @@ if not CORPUS.is_dir():
         f"the shared ICS corpus is missing: expected it at {CORPUS}", allow_module_level=True
     )
 
+# ``run`` re-serializes each file with icalendar to reverse its components, and icalendar warns
+# when it parses a globally unique TZID (normalization itself no longer asks icalendar).
+pytestmark = pytest.mark.filterwarnings("ignore::icalendar.error.GloballyUniqueTZIDGuessed")
+
 FILES = sorted(path.name for path in CORPUS.glob("*.ics"))
 EVERYTHING = window("1900-01-01T00:00", "2100-01-01T00:00")
 UNPARSABLE = {"issue_104_broken_calendar.ics"}
