@@ -174,7 +174,7 @@ def workdir(tmp_path: Path) -> Path:
 
 def test_serve_migrates_an_empty_database_and_answers(workdir: Path, database_url: str) -> None:
     with serving(workdir, database_url) as server:
-        assert _request(f"{server.url}/readyz") == (200, {"status": "ready", "revision": "0002"})
+        assert _request(f"{server.url}/readyz") == (200, {"status": "ready", "revision": "0003"})
         db = Database(database_url)
         try:
             assert current_revision(db) == head_revision()

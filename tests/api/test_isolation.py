@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import re
+import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,6 +144,7 @@ def _seed(client: TestClient, database: Database, name: str) -> Tenant:
         "series",
     )
     post("/v1/api-keys", {"name": f"{name}-extra-key", "scopes": ["read"]}, "key")
+    _seed_feeds(client, tenant, post, first, team)
     synced = str(uuid.uuid4())
     start = int(NOW + 2 * 86_400)
     with database.write() as connection:
@@ -194,6 +196,38 @@ def _seed(client: TestClient, database: Database, name: str) -> Tenant:
     }
     tenant.markers |= {synced, hold["id"], booking["id"], calendar["id"], f"{name}-"}
     return tenant
+
+
+def _seed_feeds(
+    client: TestClient,
+    tenant: Tenant,
+    post: Callable[[str, dict[str, Any], str], str],
+    resource: str,
+    team: str,
+) -> None:
+    """A live feed of the resource (``feed``, its token ``feedtoken``) and of the team
+    (``teamfeed``), the token of a revoked feed (``revokedtoken``) and a well-formed token that
+    opens nothing (``wrongtoken``)."""
+
+    def mint(path: str) -> dict[str, Any]:
+        response = client.post(path, json={}, headers=tenant.headers())
+        assert response.status_code == 201, response.text
+        minted: dict[str, Any] = response.json()
+        return minted
+
+    feed = mint(f"/v1/resources/{resource}/feeds")
+    post(f"/v1/teams/{team}/feeds", {}, "teamfeed")
+    revoked = mint(f"/v1/resources/{resource}/feeds")
+    gone = client.delete(f"/v1/feeds/{revoked['id']}", headers=tenant.headers())
+    assert gone.status_code == 204, gone.text
+    assert client.get(f"/feeds/{feed['token']}/busy.ics").status_code == 200
+    tenant.ids |= {
+        "feed": feed["id"],
+        "feedtoken": feed["token"],
+        "revokedtoken": revoked["token"],
+        "wrongtoken": secrets.token_urlsafe(32),
+    }
+    tenant.markers |= {feed["id"], feed["token"], revoked["token"]}
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -403,6 +437,23 @@ CONNECTION_ENTRIES = [
           params={**WINDOW, "service_id": "<b:service>", "sync": "true"}),
 ]  # fmt: skip
 
+FEED_ENTRIES = [
+    Entry("mint a feed of B's resource", "POST", "/v1/resources/<b:resource>/feeds", body={}),
+    Entry("mint a feed of B's team", "POST", "/v1/teams/<b:team>/feeds", body={}),
+    Entry("list the feeds of B's resource", "GET", "/v1/resources/<b:resource>/feeds"),
+    Entry("list the feeds of B's team", "GET", "/v1/teams/<b:team>/feeds"),
+    Entry("get B's feed", "GET", "/v1/feeds/<b:feed>"),
+    Entry("get B's team feed", "GET", "/v1/feeds/<b:teamfeed>"),
+    Entry("revoke B's feed", "DELETE", "/v1/feeds/<b:feed>"),
+    Entry("revoke B's team feed", "DELETE", "/v1/feeds/<b:teamfeed>"),
+    # The token is the credential of these two, whoever asks: a wrong or revoked one opens
+    # nothing, and reads the same as a token that never existed.
+    Entry("free/busy of B's revoked feed", "GET", "/feeds/<b:revokedtoken>/freebusy.ics"),
+    Entry("busy events of B's revoked feed", "GET", "/feeds/<b:revokedtoken>/busy.ics"),
+    Entry("free/busy under a wrong token", "GET", "/feeds/<b:wrongtoken>/freebusy.ics"),
+    Entry("busy events under a wrong token", "GET", "/feeds/<b:wrongtoken>/busy.ics"),
+]  # fmt: skip
+
 MATRIX = (
     _catalog_entries()
     + BLOCK_ENTRIES
@@ -410,6 +461,7 @@ MATRIX = (
     + _availability_entries()
     + RESERVATION_ENTRIES
     + CONNECTION_ENTRIES
+    + FEED_ENTRIES
 )
 
 
@@ -658,3 +710,10 @@ def test_b_still_has_everything(world: World) -> None:
         f"/v1/resources/{world.b['resource']}/blocks", params=WINDOW, headers=world.b.headers()
     ).json()["items"]
     assert {world.b["block"], world.b["series"], world.b["synced"]} <= {b["id"] for b in blocks}
+    feeds = world.client.get(
+        f"/v1/resources/{world.b['resource']}/feeds", headers=world.b.headers()
+    ).json()["items"]
+    assert world.b["feed"] in {f["id"] for f in feeds}
+    busy = world.client.get(f"/feeds/{world.b['feedtoken']}/busy.ics")
+    assert busy.status_code == 200, busy.text
+    assert "BEGIN:VEVENT" in busy.text

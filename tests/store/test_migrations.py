@@ -43,7 +43,7 @@ def _schema_differences(db: Database) -> list[object]:
 
 
 def test_the_head_is_the_newest_migration() -> None:
-    assert head_revision() == "0002"
+    assert head_revision() == "0003"
 
 
 def test_upgrade_of_an_empty_database(empty: Database) -> None:

@@ -35,6 +35,7 @@ __all__ = [
     "bookings",
     "busy_blocks",
     "connections",
+    "feeds",
     "hold_resources",
     "holds",
     "idempotency_keys",
@@ -339,4 +340,25 @@ idempotency_keys = Table(
     Column("response", JSON, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     UniqueConstraint("org_id", "key", name="uq_idempotency_keys_org_key"),
+)
+
+feeds = Table(
+    "feeds",
+    metadata,
+    _id(),
+    _org(),
+    # What it publishes: one resource's busy time, or a team's (busy when every member is).
+    Column(
+        "resource_id", String(ID), ForeignKey("resources.id", ondelete="CASCADE"), nullable=True
+    ),
+    Column("team_id", String(ID), ForeignKey("teams.id", ondelete="CASCADE"), nullable=True),
+    # SHA-256 of the token, looked up directly: the token is shown once and never stored.
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("label", String(200), nullable=True),
+    Column("past_days", Integer, nullable=False),
+    Column("future_days", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    CheckConstraint("(resource_id IS NULL) <> (team_id IS NULL)", name="one_subject"),
+    Index("ix_feeds_resource", "resource_id"),
+    Index("ix_feeds_team", "team_id"),
 )

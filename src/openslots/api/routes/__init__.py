@@ -5,6 +5,7 @@ from openslots.api.routes import (
     blocks,
     catalog,
     connections,
+    feeds,
     health,
     keys,
     reservations,
@@ -18,4 +19,5 @@ ROUTERS = [
     connections.router,
     availability.router,
     reservations.router,
+    feeds.router,
 ]
