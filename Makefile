@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src connectors tests bench
 
 typecheck: $(STAMP)
-	$(BIN)/mypy src bench
+	$(BIN)/mypy src connectors/openslots_ics connectors/openslots_caldav bench
 
 unit: $(STAMP)
 	$(BIN)/pytest
@@ -33,6 +33,8 @@ test: lint typecheck unit
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/on_demand.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

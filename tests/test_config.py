@@ -233,15 +233,21 @@ def test_database_server_and_api_defaults() -> None:
 
 
 def test_api_keys_default_to_the_app_defaults_and_reach_the_app() -> None:
+    import httpx
+
     from openslots.api.settings import ApiSettings
     from openslots.server import api_settings
     from openslots.store.database import Database
+    from openslots.sync.registry import ConnectorRegistry
+    from openslots.sync.services import SyncServices
 
     db = Database("sqlite://")
+    # Given, so that building the settings makes no key file in the working directory.
+    sync = SyncServices(registry=ConnectorRegistry(discover=False), http_client=httpx.AsyncClient)
     try:
         defaults = ApiSettings(database=db)
-        built = api_settings(load_config(None, environ=NO_ENV), db)
-        assert built == ApiSettings(database=db, clock=built.clock)
+        built = api_settings(load_config(None, environ=NO_ENV), db, sync)
+        assert built == ApiSettings(database=db, clock=built.clock, sync=sync)
         assert built.limits == defaults.limits
         environ = {
             "OPENSLOTS_API__CACHE_ENTRIES": "0",
@@ -251,7 +257,7 @@ def test_api_keys_default_to_the_app_defaults_and_reach_the_app() -> None:
             "OPENSLOTS_API__MAX_PAGE_SIZE": "50",
             "OPENSLOTS_ENGINE__MAX_WINDOW_DAYS": "31",
         }
-        chosen = api_settings(load_config(None, environ=environ), db)
+        chosen = api_settings(load_config(None, environ=environ), db, sync)
         assert chosen.cache_entries == 0
         assert chosen.max_body_bytes == 2048
         assert chosen.hold_ttl_seconds == 60

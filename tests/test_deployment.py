@@ -134,7 +134,7 @@ def test_the_compose_services_run_outside_docker(
     installed: Path, postgres_url: str, tmp_path: Path
 ) -> None:
     variables = {"OPENSLOTS_ENCRYPTION_KEYS": generate_key()}
-    port = _free_port()
+    port, worker_metrics = _free_port(), _free_port()
     base = {k: v for k, v in os.environ.items() if not k.startswith("OPENSLOTS_")}
 
     def environment(service: str) -> tuple[list[str], dict[str, str]]:
@@ -144,6 +144,9 @@ def test_the_compose_services_run_outside_docker(
         env["OPENSLOTS_SYNC__ALLOW_PRIVATE_NETWORKS"] = "true"  # the feed server is local
         if "--port" in command:
             command[command.index("--port") + 1] = str(port)
+        if "OPENSLOTS_METRICS__WORKER_PORT" in env:
+            env["OPENSLOTS_METRICS__WORKER_PORT"] = str(worker_metrics)
+            env["OPENSLOTS_SERVER__HOST"] = "127.0.0.1"
         return [str(installed / "openslots"), *command], {**base, **env}
 
     command, env = environment("migrate")
@@ -198,6 +201,10 @@ def test_the_compose_services_run_outside_docker(
                 assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()
                 time.sleep(0.2)
         assert _get(f"{url}/healthz")[0] == 200
+        # The worker's own metrics count the sync it made.
+        status, text = _get(f"http://127.0.0.1:{worker_metrics}/metrics")
+        assert status == 200
+        assert 'openslots_syncs_total{outcome="ok",provider="ics"}' in text
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)

@@ -100,17 +100,24 @@ def serve(args: argparse.Namespace, config: Config) -> int:
     if args.demo:
         _demo(args, database, _base_url(host, port))
     sync = SyncServices.from_config(config)
+    # One set of metrics per process: /metrics shows the worker's syncs beside the requests.
+    metrics = server.build_metrics(config)
     # `serve` is the one-process deployment: the API and a sync worker; `api` is the API alone.
-    worker = server.build_worker(config, database, sync) if args.command == "serve" else None
-    server.run(server.build_app(config, database, sync), database, host, port, worker)
+    worker = (
+        server.build_worker(config, database, sync, metrics) if args.command == "serve" else None
+    )
+    app = server.build_app(config, database, sync, metrics)
+    server.run(app, database, host, port, worker, config=config)
     return 0
 
 
 def worker(_: argparse.Namespace, config: Config) -> int:
     """Run a sync worker until SIGINT or SIGTERM; syncs in progress then finish first."""
     database = _database(config, report=True)
-    server.configure_logging()
-    sync_worker = server.build_worker(config, database)
+    server.configure_logging(config)
+    metrics = server.build_metrics(config)
+    sync_worker = server.build_worker(config, database, metrics=metrics)
+    exporter = server.serve_worker_metrics(config, metrics)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -120,6 +127,8 @@ def worker(_: argparse.Namespace, config: Config) -> int:
         stop.wait()
     finally:
         sync_worker.stop(wait=True)
+        if exporter is not None:
+            exporter.stop()
         database.dispose()
     return 0
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from openslots.engine.plan import Limits
 from openslots.errors import ValidationError
+from openslots.observability.logs import FORMATS, LEVELS
 
 __all__ = ["ALIASES", "SCHEMA", "Config", "load_config"]
 
@@ -31,6 +32,8 @@ class Key:
     doc: str
     minimum: float | None = None
     maximum: float | None = None
+    # For a string: the only values it may take.
+    choices: tuple[str, ...] | None = None
 
 
 # The key names of DESIGN.md §6 are fixed: deployments and tools rely on them.
@@ -81,6 +84,18 @@ SCHEMA: dict[str, dict[str, Key]] = {
             int, 120, "how long a worker's claim on a connection lasts unless renewed", 2
         ),
         "concurrency": Key(int, 8, "connections one worker process syncs at once", 1, 256),
+    },
+    "logging": {
+        "format": Key(str, "text", "log lines as `text` or `json` (one a line)", choices=FORMATS),
+        "level": Key(str, "info", "least severe level logged", choices=LEVELS),
+    },
+    "metrics": {
+        "enabled": Key(bool, True, "serve Prometheus metrics at /metrics"),
+        # Empty: /metrics needs no token (keep it on the operators' network).
+        "bearer_tokens": Key(list, [], "tokens one of which /metrics requires, if any"),
+        "worker_port": Key(
+            int, 0, "port `openslots worker` serves /metrics on; 0 = none", 0, 65535
+        ),
     },
 }
 
@@ -164,6 +179,13 @@ def _checked(section: str, key: str, value: Any, source: str) -> Any:
         raise ValidationError(f"{section}.{key}", f"{source}: must be at most {spec.maximum}")
     if spec.type is str and not value.strip():
         raise ValidationError(f"{section}.{key}", f"{source}: must not be empty")
+    if spec.choices is not None:
+        # `INFO` or `JSON` in a variable mean what they say.
+        value = value.lower()
+    if spec.choices is not None and value not in spec.choices:
+        raise ValidationError(
+            f"{section}.{key}", f"{source}: must be one of {', '.join(spec.choices)}"
+        )
     return value
 
 

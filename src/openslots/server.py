@@ -8,19 +8,18 @@ the API in the same process; ``openslots api`` runs none.
 
 from __future__ import annotations
 
-import copy
 import gc
-import logging
-import sys
-from typing import Any
+from typing import TextIO
 
 import uvicorn
 from fastapi import FastAPI
-from uvicorn.config import LOGGING_CONFIG
 
 from openslots.api.app import create_app
 from openslots.api.settings import ApiSettings
 from openslots.config import Config
+from openslots.observability import logs
+from openslots.observability.exporter import MetricsServer
+from openslots.observability.metrics import Metrics, MetricsAccess
 from openslots.store.database import Database
 from openslots.sync.services import SyncServices
 from openslots.sync.worker import SyncWorker, WorkerSettings
@@ -28,23 +27,40 @@ from openslots.sync.worker import SyncWorker, WorkerSettings
 __all__ = [
     "api_settings",
     "build_app",
+    "build_metrics",
     "build_worker",
     "configure_logging",
+    "log_settings",
     "run",
+    "serve_worker_metrics",
     "tune_gc",
+    "uvicorn_config",
     "worker_settings",
 ]
 
 
-def configure_logging() -> None:
-    """Our own log lines (sync outcomes, worker trouble) on standard error, as uvicorn's are.
-    Messages never carry credentials or feed URLs (the runner stores error codes and hosts)."""
-    logger = logging.getLogger("openslots")
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
+def log_settings(config: Config | None) -> logs.LogSettings:
+    """The ``[logging]`` section (the defaults without a configuration)."""
+    if config is None:
+        return logs.LogSettings()
+    return logs.LogSettings(config.get("logging", "format"), config.get("logging", "level"))
+
+
+def configure_logging(config: Config | None = None, stream: TextIO | None = None) -> None:
+    """Our log lines, uvicorn's and libraries' warnings on standard error, as text or JSON
+    (``logging.format``), redacted (:mod:`openslots.observability.logs`)."""
+    logs.configure_logging(log_settings(config), stream)
+
+
+def build_metrics(config: Config) -> Metrics:
+    """The process's metrics, with ``[metrics]``'s access rules; one per process, shared by
+    its API and its worker."""
+    return Metrics(
+        MetricsAccess(
+            enabled=config.get("metrics", "enabled"),
+            bearer_tokens=tuple(config.get("metrics", "bearer_tokens")),
+        )
+    )
 
 
 def tune_gc() -> None:
@@ -78,8 +94,14 @@ def api_settings(
     )
 
 
-def build_app(config: Config, database: Database, sync: SyncServices | None = None) -> FastAPI:
-    return create_app(api_settings(config, database, sync))
+def build_app(
+    config: Config,
+    database: Database,
+    sync: SyncServices | None = None,
+    metrics: Metrics | None = None,
+) -> FastAPI:
+    metrics = metrics if metrics is not None else build_metrics(config)
+    return create_app(api_settings(config, database, sync), metrics=metrics)
 
 
 def worker_settings(config: Config) -> WorkerSettings:
@@ -91,41 +113,62 @@ def worker_settings(config: Config) -> WorkerSettings:
 
 
 def build_worker(
-    config: Config, database: Database, sync: SyncServices | None = None
+    config: Config,
+    database: Database,
+    sync: SyncServices | None = None,
+    metrics: Metrics | None = None,
 ) -> SyncWorker:
     services = sync if sync is not None else SyncServices.from_config(config)
-    return SyncWorker(database, services, worker_settings(config))
+    metrics = metrics if metrics is not None else build_metrics(config)
+    return SyncWorker(database, services, worker_settings(config), metrics=metrics)
 
 
-def _log_config() -> dict[str, Any]:
-    """uvicorn's logging with access lines on standard error too: standard output is kept for
-    what a command prints on purpose (the demo's key and lines to paste)."""
-    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
-    config["handlers"]["access"]["stream"] = "ext://sys.stderr"
-    return config
+def serve_worker_metrics(config: Config, metrics: Metrics) -> MetricsServer | None:
+    """Start serving ``metrics`` on ``metrics.worker_port`` (at ``server.host``) for
+    ``openslots worker``; None when that port is 0 or metrics are off. Stop it when done."""
+    port = config.get("metrics", "worker_port")
+    if port == 0 or not metrics.access.enabled:
+        return None
+    exporter = MetricsServer(metrics, config.get("server", "host"), port)
+    exporter.start()
+    return exporter
+
+
+def uvicorn_config(
+    app: FastAPI, host: str, port: int, config: Config | None = None
+) -> uvicorn.Config:
+    """How :func:`run` has uvicorn serve ``app``: its loggers get no handlers of their own, so
+    their lines (errors and the access log) go through :func:`configure_logging`'s, formatted
+    and redacted like ours."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_settings(config).level,
+        log_config=None,
+        server_header=False,
+    )
 
 
 def run(
-    app: FastAPI, database: Database, host: str, port: int, worker: SyncWorker | None = None
+    app: FastAPI,
+    database: Database,
+    host: str,
+    port: int,
+    worker: SyncWorker | None = None,
+    *,
+    config: Config | None = None,
 ) -> None:
     """Serve ``app`` on ``host:port`` until interrupted, with ``worker`` running beside it;
-    uvicorn logs to standard error.
+    uvicorn and openslots log to standard error as ``config``'s ``[logging]`` says (standard
+    output is kept for what a command prints on purpose: the demo's key and lines to paste).
 
     On SIGINT or SIGTERM uvicorn finishes the requests in flight, then re-raises the signal, so
     the process ends with that signal's status (130 or 143 in a shell), as supervisors expect.
     """
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            log_level="info",
-            log_config=_log_config(),
-            server_header=False,
-        )
-    )
+    server = uvicorn.Server(uvicorn_config(app, host, port, config))
     tune_gc()
-    configure_logging()
+    configure_logging(config)
     try:
         if worker is not None:
             worker.start()

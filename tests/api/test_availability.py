@@ -274,9 +274,7 @@ def test_location_hours_and_the_resources_that_work_there(shop: Shop) -> None:
     assert error["field"] == "resource_id"
 
 
-def test_sources_report_the_connections(
-    shop: Shop, database: Any, clock: Any
-) -> None:
+def test_sources_report_the_connections(shop: Shop, database: Any, clock: Any) -> None:
     from openslots.store.schema import connections
 
     alice = shop.resource("alice", week("mon"))

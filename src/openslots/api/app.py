@@ -12,6 +12,9 @@ from openslots.api.auth import KeyCache
 from openslots.api.errors import error_body, install_error_handlers
 from openslots.api.routes import ROUTERS
 from openslots.api.settings import ApiSettings
+from openslots.observability.connection_gauge import connection_counter
+from openslots.observability.http_timing import RequestTiming
+from openslots.observability.metrics import Metrics
 from openslots.sync.on_demand import OnDemandSync
 
 __all__ = ["create_app"]
@@ -82,7 +85,11 @@ class _BodyLimit:
         await self.app(scope, replay, send)
 
 
-def create_app(settings: ApiSettings) -> FastAPI:
+def create_app(settings: ApiSettings, *, metrics: Metrics | None = None) -> FastAPI:
+    """The API over ``settings``, recording into ``metrics`` (the process's, when ``openslots
+    serve`` shares them with its worker; else the app's own), served at ``/metrics``."""
+    metrics = metrics if metrics is not None else Metrics()
+    metrics.watch_connections(connection_counter(settings.database))
     app = FastAPI(
         title="openslots",
         version=__version__,
@@ -90,13 +97,16 @@ def create_app(settings: ApiSettings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.key_cache = KeyCache()
+    app.state.metrics = metrics
     app.state.on_demand = (
         None
         if settings.sync is None
-        else OnDemandSync(settings.database, settings.sync, clock=settings.clock)
+        else OnDemandSync(settings.database, settings.sync, clock=settings.clock, metrics=metrics)
     )
     install_error_handlers(app)
     app.add_middleware(_BodyLimit, max_bytes=settings.max_body_bytes)
+    # Added last, so outermost: refused bodies and unmatched paths are timed too.
+    app.add_middleware(RequestTiming, metrics=metrics)
     for router in ROUTERS:
         app.include_router(router)
     return app

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from openslots.store import versions
 from openslots.store.catalog import NotFound, new_id
@@ -21,6 +21,7 @@ from openslots.store.schema import busy_blocks, connections, organizations, reso
 __all__ = [
     "all_connections",
     "connection_ids_of_resources",
+    "count_by_status",
     "create_connection",
     "credential_tokens",
     "delete_connection",
@@ -229,6 +230,12 @@ def all_connections(connection: Connection, org_id: str | None = None) -> list[O
     if org_id is not None:
         query = query.where(connections.c.org_id == org_id)
     return [_obj(row) for row in connection.execute(query)]
+
+
+def count_by_status(connection: Connection) -> dict[str, int]:
+    """How many connections of all organizations have each status (an operator's metric)."""
+    query = select(connections.c.status, func.count()).group_by(connections.c.status)
+    return {status: int(n) for status, n in connection.execute(query)}
 
 
 def credential_tokens(connection: Connection) -> Iterator[tuple[str, bytes]]:

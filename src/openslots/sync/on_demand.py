@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from openslots.observability.metrics import Metrics
 from openslots.store import leases
 from openslots.store.connections import get_connection
 from openslots.store.database import Database
@@ -55,11 +56,13 @@ class OnDemandSync:
         *,
         clock: Callable[[], int],
         name: str | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.database = database
         self.services = services
         self.name = name or worker_name()
         self._clock = clock
+        self.metrics = metrics if metrics is not None else Metrics()
         self._inflight: dict[str, asyncio.Task[str]] = {}
         self.started = 0
 
@@ -104,7 +107,14 @@ class OnDemandSync:
         now = self._clock()
         claimed = await asyncio.to_thread(self._claim, org_id, connection_id, now)
         if claimed:
-            outcome = await self.services.sync(self.database, connection_id, now, self.name)
+            self.metrics.count_lease_claims("on_demand")
+            began = time.perf_counter()
+            try:
+                outcome = await self.services.sync(self.database, connection_id, now, self.name)
+            except Exception:
+                self.metrics.observe_sync("unknown", "crashed", time.perf_counter() - began)
+                raise
+            self.metrics.observe_sync(outcome.provider, outcome.status, time.perf_counter() - began)
             return outcome.status
         # Another process is syncing it: its result is ours once the lease is given back (or
         # has expired, if that process died).

@@ -90,13 +90,15 @@ class SyncOutcome:
     ``needs_reauth`` (credentials refused; no retry), ``skipped`` (the connection was not
     in a state to sync: ``needs_reauth`` or ``disabled``) or ``lost_lease`` (another worker
     took the connection over meanwhile; nothing was stored). ``error`` is the message stored as
-    ``last_error``; ``problems`` are what a successful sync skipped.
+    ``last_error``; ``problems`` are what a successful sync skipped; ``provider`` is the
+    connection's (the metrics count syncs by it).
     """
 
     status: str
     error: str | None = None
     next_attempt_at: int | None = None
     problems: tuple[SyncProblem, ...] = ()
+    provider: str = "unknown"
 
 
 def sync_window(now: int, past_days: int, future_days: int) -> SyncWindow:
@@ -150,7 +152,7 @@ async def sync_once(
     if target.status in {"needs_reauth", "disabled"}:
         if lease_owner is not None:
             await asyncio.to_thread(_free, database, lease_owner, connection_id)
-        return SyncOutcome("skipped")
+        return SyncOutcome("skipped", provider=target.provider)
 
     def request(credentials: Mapping[str, Any], cursors: Mapping[str, str]) -> SyncRequest:
         return SyncRequest(
@@ -189,7 +191,7 @@ async def sync_once(
             lease_owner=lease_owner,
         )
     except sync_state.LeaseLost:
-        return SyncOutcome("lost_lease")
+        return SyncOutcome("lost_lease", provider=target.provider)
     except Exception as exc:
         try:
             return await asyncio.to_thread(
@@ -203,8 +205,8 @@ async def sync_once(
                 lease_owner=lease_owner,
             )
         except sync_state.LeaseLost:
-            return SyncOutcome("lost_lease")
-    return SyncOutcome("ok", problems=result.problems)
+            return SyncOutcome("lost_lease", provider=target.provider)
+    return SyncOutcome("ok", problems=result.problems, provider=target.provider)
 
 
 def _load(database: Database, connection_id: str) -> sync_state.SyncTarget:
@@ -267,4 +269,4 @@ def _fail(
             next_attempt_at=next_attempt_at,
             lease_owner=lease_owner,
         )
-    return SyncOutcome(status, message, next_attempt_at)
+    return SyncOutcome(status, message, next_attempt_at, provider=target.provider)

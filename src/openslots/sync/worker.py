@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from openslots.observability.metrics import Metrics
 from openslots.store import leases
 from openslots.store.database import Database
 from openslots.sync.runner import SyncOutcome
@@ -67,12 +68,14 @@ class SyncWorker:
         *,
         name: str | None = None,
         clock: Callable[[], int] = _system_clock,
+        metrics: Metrics | None = None,
     ) -> None:
         self.database = database
         self.services = services
         self.settings = settings
         self.name = name or worker_name()
         self._clock = clock
+        self.metrics = metrics if metrics is not None else Metrics()
         self._threads = ThreadPoolExecutor(settings.concurrency, "openslots-sync")
         self._running: dict[str, Future[SyncOutcome | None]] = {}
         self._lock = threading.Lock()
@@ -129,21 +132,25 @@ class SyncWorker:
             # A database hiccup costs one tick, not the worker.
             log.exception("claiming due connections failed")
             return []
+        self.metrics.count_lease_claims("worker", len(ids))
         for connection_id in ids:
             with self._lock:
                 self._running[connection_id] = self._threads.submit(self._sync, connection_id)
         return ids
 
     def _sync(self, connection_id: str) -> SyncOutcome | None:
+        began = time.perf_counter()
         try:
             outcome = asyncio.run(
                 self.services.sync(self.database, connection_id, self._clock(), self.name)
             )
             self.synced += 1
+            self.metrics.observe_sync(outcome.provider, outcome.status, time.perf_counter() - began)
             if outcome.status not in {"ok", "skipped"}:
                 log.info("sync of %s: %s %s", connection_id, outcome.status, outcome.error or "")
             return outcome
         except Exception:
+            self.metrics.observe_sync("unknown", "crashed", time.perf_counter() - began)
             log.exception("sync of %s crashed", connection_id)
             return None
         finally:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -29,6 +30,7 @@ from openslots.engine import compute_availability, render_availability, scenario
 from openslots.engine.plan import resolve
 from openslots.engine.scenario import format_instant
 from openslots.errors import BadParameter, ValidationError
+from openslots.observability.metrics import Metrics
 from openslots.store.catalog import NotFound
 from openslots.store.scenarios import LoadedScenario, load_query_scenario
 from openslots.store.versions import ServiceState, service_state
@@ -230,9 +232,17 @@ async def get_availability(request: Request, key: Caller, params: Params) -> Res
             state = _state(connection, key.org_id, params.service_id)
         hit = cache.get(_cache_key(key.org_id, params, state, now), now)
         if hit is not None:
+            request.app.state.metrics.count_availability_answer("hit")
             return _respond(hit, _sources(state.connections, hit.consulted, now, synced), "hit")
     return await run_in_threadpool(
-        _compute, settings, cache, key.org_id, params, now, synced=synced
+        _compute,
+        settings,
+        cache,
+        key.org_id,
+        params,
+        now,
+        synced=synced,
+        metrics=request.app.state.metrics,
     )
 
 
@@ -257,6 +267,7 @@ def _compute(
     now: int,
     *,
     synced: OnDemandOutcome | None,
+    metrics: Metrics,
 ) -> Response:
     cache_key: tuple[object, ...] | None = None
     with settings.database.read() as connection:
@@ -266,7 +277,10 @@ def _compute(
         if cache.enabled and cacheable(params.query.start):
             cache_key = _cache_key(org_id, params, state, now)
         loaded = _load(connection, org_id, params, now)
+    began = time.perf_counter()
     answer = _render(loaded, settings, params.format)
+    metrics.observe_availability_compute(time.perf_counter() - began)
+    metrics.count_availability_answer("miss")
     if cache_key is not None:
         cache.put(cache_key, answer, now, loaded.hold_expires_at)
     return _respond(answer, _sources(state.connections, answer.consulted, now, synced), "miss")
