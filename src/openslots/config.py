@@ -89,6 +89,32 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "format": Key(str, "text", "log lines as `text` or `json` (one a line)", choices=FORMATS),
         "level": Key(str, "info", "least severe level logged", choices=LEVELS),
     },
+    # OAuth clients and endpoints (DESIGN §6). Empty client ids: connecting that provider is
+    # refused with a message saying which key to set. Endpoints point at the providers; tests
+    # and air-gapped setups point them at local servers.
+    "google": {
+        "client_id": Key(str, "", "OAuth client id of your Google Cloud project"),
+        "client_secret": Key(str, "", "its client secret"),
+        "redirect_uri": Key(str, "", "where Google sends users back: .../v1/oauth/google/callback"),
+        "auth_uri": Key(str, "https://accounts.google.com/o/oauth2/v2/auth", "consent page"),
+        "token_uri": Key(str, "https://oauth2.googleapis.com/token", "token endpoint"),
+        "api_endpoint": Key(str, "https://www.googleapis.com/", "Calendar API root"),
+        "max_concurrent_syncs": Key(
+            int, 16, "Google syncs one process runs at once (quota)", 1, 1000
+        ),
+    },
+    "outlook": {
+        "client_id": Key(str, "", "application (client) id of your Microsoft Entra app"),
+        "client_secret": Key(str, "", "its client secret"),
+        "redirect_uri": Key(
+            str, "", "where Microsoft sends users back: .../v1/oauth/outlook/callback"
+        ),
+        "authority": Key(str, "https://login.microsoftonline.com/common", "token authority"),
+        "graph_url": Key(str, "https://graph.microsoft.com/v1.0", "Microsoft Graph root"),
+        "max_concurrent_syncs": Key(
+            int, 16, "Outlook syncs one process runs at once (throttling)", 1, 1000
+        ),
+    },
     "metrics": {
         "enabled": Key(bool, True, "serve Prometheus metrics at /metrics"),
         # Empty: /metrics needs no token (keep it on the operators' network).
@@ -177,7 +203,8 @@ def _checked(section: str, key: str, value: Any, source: str) -> Any:
         raise ValidationError(f"{section}.{key}", f"{source}: must be at least {spec.minimum}")
     if spec.maximum is not None and value > spec.maximum:
         raise ValidationError(f"{section}.{key}", f"{source}: must be at most {spec.maximum}")
-    if spec.type is str and not value.strip():
+    # A key whose default is empty ("not configured", an OAuth client id) may stay empty.
+    if spec.type is str and not value.strip() and spec.default:
         raise ValidationError(f"{section}.{key}", f"{source}: must not be empty")
     if spec.choices is not None:
         # `INFO` or `JSON` in a variable mean what they say.

@@ -30,7 +30,7 @@ from openslots.sync.contract import (
 )
 from openslots.sync.registry import ConnectorRegistry
 from openslots.sync.runner import Backoff, sync_window
-from openslots.sync.services import SyncServices
+from openslots.sync.services import ProviderLimits, SyncServices
 from openslots.sync.worker import SyncWorker, WorkerSettings
 from tests.conftest import FakeClock
 from tests.sync.fake_calendar import FakeCalendars, FakeConnector
@@ -309,3 +309,46 @@ def test_problems_stay_until_the_calendar_is_read_again(setup: Setup) -> None:
     for problems in (expected, expected, None):
         assert asyncio.run(setup.services.sync(setup.database, cid, setup.clock())).status == "ok"
         assert setup.row(cid).problems == problems
+
+
+def test_credentials_a_connector_returns_replace_the_stored_ones(setup: Setup) -> None:
+    """A refreshed OAuth token comes back in the result and is stored encrypted with it."""
+    refreshed = {"refresh_token": "rotated-refresh-token-secret"}
+    results = [SyncResult((CalendarSnapshot("default", ()),), credentials=refreshed)]
+    setup.services.registry.register(_Scripted(results))
+    with setup.database.write() as connection:
+        cid = create_connection(
+            connection,
+            setup.org_id,
+            resource_id=setup.resource_id,
+            provider="scripted",
+            settings={},
+            credentials=setup.cipher.encrypt({"refresh_token": "old"}),
+            sync_interval=900,
+            now=setup.clock(),
+        )["id"]
+    assert asyncio.run(setup.services.sync(setup.database, cid, setup.clock())).status == "ok"
+    stored = setup.row(cid).credentials
+    assert b"rotated-refresh-token-secret" not in stored
+    assert setup.cipher.decrypt(stored) == refreshed
+
+
+def test_a_provider_limit_holds_across_event_loops(setup: Setup) -> None:
+    """Worker threads each run their own loop; the limit is per process, not per loop."""
+    setup.services.limits = ProviderLimits({"fake": 2})
+    setup.calendars.delay = 0.2
+    ids = [setup.connect(f"c{i}", soon(setup.clock)) for i in range(6)]
+    threads = [
+        threading.Thread(
+            target=lambda cid=cid: asyncio.run(
+                setup.services.sync(setup.database, cid, setup.clock())
+            )
+        )
+        for cid in ids
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert setup.calendars.peak == 2
+    assert all(setup.row(cid).status == "ok" for cid in ids)

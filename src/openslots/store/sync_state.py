@@ -186,6 +186,7 @@ def apply_result(
     *,
     reset_cursors: bool = False,
     lease_owner: str | None = None,
+    credentials: bytes | None = None,
 ) -> None:
     """Apply ``result`` (synced for ``window``) to the connection's blocks and record the
     success, in the caller's write transaction.
@@ -195,8 +196,9 @@ def apply_result(
     a removed calendar loses its cursor and blocks. Success clears ``last_error``, the failure
     count and ``next_attempt_at``, sets ``status`` to ``ok`` and ``last_success_at`` to
     ``now``, schedules the next sync one interval after ``now`` and frees the lease. The
-    resource's version is bumped when a block changed. Raises LeaseLost (nothing written) when
-    ``lease_owner`` no longer holds the lease.
+    resource's version is bumped when a block changed. ``credentials`` (encrypted), when
+    given, replace the stored ones (a refreshed OAuth token). Raises LeaseLost (nothing
+    written) when ``lease_owner`` no longer holds the lease.
     """
     cursors = {} if reset_cursors else dict(target.cursors)
     for calendar, cursor in result.cursors.items():
@@ -221,6 +223,7 @@ def apply_result(
         next_attempt_at=None,
         due_at=now + target.sync_interval,
         problems=problems or None,
+        **({} if credentials is None else {"credentials": credentials}),
     )
     changed = 0
     for item in result.calendars:

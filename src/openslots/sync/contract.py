@@ -212,12 +212,15 @@ class SyncResult:
     a calendar of the connection that is not in it keeps its stored events and cursor.
     ``removed_calendars`` names calendars that no longer exist upstream (or are no longer
     chosen in the settings): their events and cursors are dropped. ``problems`` are reported to
-    the user as the connection's warnings.
+    the user as the connection's warnings. ``credentials``, when set, replace the connection's
+    stored credentials (encrypted) in the same transaction: an OAuth connector returns them
+    after refreshing an access token or when the provider rotated the refresh token.
     """
 
     calendars: tuple[CalendarSnapshot | CalendarDelta, ...]
     problems: tuple[SyncProblem, ...] = ()
     removed_calendars: tuple[str, ...] = ()
+    credentials: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         names = [c.calendar for c in self.calendars]

@@ -26,6 +26,7 @@ Scheduling and the on-demand budget are the callers' business (:mod:`openslots.s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import random as _random
 from collections.abc import Callable, Mapping
@@ -60,6 +61,7 @@ DAY = 86_400
 MAX_ERROR_LENGTH = 300
 
 CredentialReader = Callable[[bytes], Mapping[str, Any]]
+CredentialWriter = Callable[[Mapping[str, Any]], bytes | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +146,9 @@ async def sync_once(
     random: Callable[[], float] = _random.random,
     lease_owner: str | None = None,
     max_instances_per_series: int = 10_000,
+    write_credentials: CredentialWriter | None = None,
+    provider_config: Callable[[str], Mapping[str, Any]] = lambda provider: {},
+    limit: Callable[[str], contextlib.AbstractAsyncContextManager[None]] | None = None,
 ) -> SyncOutcome:
     """Sync connection ``connection_id`` for ``window`` at ``now`` (UTC seconds) and store the
     outcome (see the module docstring). Failures of the sync are recorded, not raised; raises
@@ -164,6 +169,7 @@ async def sync_once(
             owner_emails=_owner_emails(target.settings),
             default_zone=target.zone,
             max_instances_per_series=max_instances_per_series,
+            provider_config=provider_config(target.provider),
         )
 
     try:
@@ -174,12 +180,21 @@ async def sync_once(
             credentials = read_credentials(target.credentials)
         connector = registry.get(target.provider)
         reset = False
-        try:
-            result = _checked(await connector.sync(request(credentials, target.cursors)))
-        except CursorExpired:
-            # Build the whole new set first; it replaces the old one in one transaction below.
-            reset = True
-            result = _checked(await connector.sync(request(credentials, {})))
+        gate = limit(target.provider) if limit is not None else contextlib.nullcontext()
+        async with gate:
+            try:
+                result = _checked(await connector.sync(request(credentials, target.cursors)))
+            except CursorExpired:
+                # Build the whole new set first; it replaces the old one in one transaction.
+                reset = True
+                result = _checked(await connector.sync(request(credentials, {})))
+        new_credentials = None
+        if result.credentials is not None:
+            if write_credentials is None:
+                raise ConfigurationError(
+                    "a connector returned credentials and nothing can store them"
+                )
+            new_credentials = write_credentials(result.credentials)
         await asyncio.to_thread(
             _apply,
             database,
@@ -189,6 +204,7 @@ async def sync_once(
             now=now,
             reset=reset,
             lease_owner=lease_owner,
+            credentials=new_credentials,
         )
     except sync_state.LeaseLost:
         return SyncOutcome("lost_lease", provider=target.provider)
@@ -228,10 +244,18 @@ def _apply(
     now: int,
     reset: bool,
     lease_owner: str | None,
+    credentials: bytes | None,
 ) -> None:
     with database.write() as connection:
         sync_state.apply_result(
-            connection, target, result, window, now, reset_cursors=reset, lease_owner=lease_owner
+            connection,
+            target,
+            result,
+            window,
+            now,
+            reset_cursors=reset,
+            lease_owner=lease_owner,
+            credentials=credentials,
         )
 
 

@@ -5,8 +5,11 @@ window and the limits."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random as _random
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +22,33 @@ from openslots.sync.fetch import Fetcher
 from openslots.sync.registry import ConnectorRegistry
 from openslots.sync.runner import Backoff, SyncOutcome, sync_once, sync_window
 
-__all__ = ["SyncServices"]
+__all__ = ["PROVIDER_SECTIONS", "ProviderLimits", "SyncServices"]
+
+# Configuration sections that are also provider names.
+PROVIDER_SECTIONS = ("google", "outlook")
+
+
+class ProviderLimits:
+    """At most ``limits[provider]`` syncs of a provider at once in this process, whatever event
+    loop or thread runs them (the worker runs each sync in its own loop), so a burst of
+    on-demand syncs stays within the provider's quota. Providers not listed are not limited."""
+
+    def __init__(self, limits: Mapping[str, int]) -> None:
+        self._gates = {name: threading.BoundedSemaphore(n) for name, n in limits.items()}
+
+    @contextlib.asynccontextmanager
+    async def slot(self, provider: str) -> AsyncIterator[None]:
+        gate = self._gates.get(provider)
+        if gate is None:
+            yield
+            return
+        # A thread semaphore, polled: an asyncio one belongs to one loop.
+        while not gate.acquire(blocking=False):
+            await asyncio.sleep(0.01)
+        try:
+            yield
+        finally:
+            gate.release()
 
 
 @dataclass
@@ -38,6 +67,9 @@ class SyncServices:
     lease_seconds: int = 120
     backoff: Backoff = field(default_factory=Backoff)
     random: Callable[[], float] = _random.random
+    # Configuration sections handed to connectors by provider name (OAuth clients, endpoints).
+    provider_configs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    limits: ProviderLimits = field(default_factory=lambda: ProviderLimits({}))
 
     @classmethod
     def from_config(cls, config: Config, fetcher: Fetcher | None = None) -> SyncServices:
@@ -61,6 +93,10 @@ class SyncServices:
             on_demand_budget_seconds=config.get("sync", "on_demand_budget_seconds"),
             default_interval_minutes=config.get("sync", "default_interval_minutes"),
             lease_seconds=config.get("sync", "lease_seconds"),
+            provider_configs={name: dict(config.values[name]) for name in PROVIDER_SECTIONS},
+            limits=ProviderLimits(
+                {name: config.get(name, "max_concurrent_syncs") for name in PROVIDER_SECTIONS}
+            ),
         )
 
     def require_cipher(self) -> CredentialCipher:
@@ -97,4 +133,7 @@ class SyncServices:
             random=self.random,
             lease_owner=lease_owner,
             max_instances_per_series=self.max_instances_per_series,
+            write_credentials=self.encrypt,
+            provider_config=lambda provider: self.provider_configs.get(provider, {}),
+            limit=self.limits.slot,
         )
