@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src connectors tests bench
 
 typecheck: $(STAMP)
-	$(BIN)/mypy src connectors/openslots_ics connectors/openslots_caldav connectors/openslots_google bench
+	$(BIN)/mypy src connectors/openslots_ics connectors/openslots_caldav connectors/openslots_google connectors/openslots_outlook bench
 
 unit: $(STAMP)
 	$(BIN)/pytest
