@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from openslots.credentials import cipher_for
 from openslots.store import catalog
@@ -118,3 +119,18 @@ def test_sync_needs_one_target(
     result = _openslots(seeded[0], *args)
     assert result.returncode == code
     assert json.loads(result.stderr)["error"]["code"] in {"validation_error", "not_found"}
+
+
+def test_connect_names_what_is_missing(seeded: tuple[str, IcsServer, dict[str, str]]) -> None:
+    url = seeded[0]
+    unknown = _openslots(url, "connect", "google", "--resource", "no-such-resource")
+    assert unknown.returncode == 1
+    assert json.loads(unknown.stderr)["error"]["code"] == "not_found"
+    database = Database(url)
+    with database.read() as connection:
+        resource_id = connection.execute(text("SELECT id FROM resources")).scalar_one()
+    database.dispose()
+    # No OAuth client configured: refused before any prompt, naming the key to set.
+    unconfigured = _openslots(url, "connect", "outlook", "--resource", resource_id)
+    assert unconfigured.returncode == 1
+    assert "outlook.client_id" in json.loads(unconfigured.stderr)["error"]["message"]

@@ -7,7 +7,8 @@ for deployments that run many of each over one PostgreSQL. ``openslots migrate``
 database; ``openslots orgs create`` and ``openslots keys create`` make an organization and API
 keys, printing each key once; ``openslots rotate-key`` re-encrypts stored credentials with the
 newest key (``--generate`` prints a new one); ``openslots connections list`` shows every
-connection's sync status and ``openslots sync ID|--all`` syncs now, with a progress bar.
+connection's sync status and ``openslots sync ID|--all`` syncs now, with a progress bar;
+``openslots connect google|outlook --resource ID`` connects a calendar from a terminal.
 
 Errors are printed as the documented error JSON on standard error; invalid input (including the
 configuration) exits with status 2, any other error with status 1.
@@ -133,6 +134,12 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument("--all", action="store_true", help="every connection that can sync")
     sync.add_argument("--org", help="with --all: only this organization (slug or id)")
     sync.set_defaults(run=_command("sync"))
+    connect = commands.add_parser(
+        "connect", help="connect a Google or Outlook calendar from a terminal (headless servers)"
+    )
+    connect.add_argument("provider", choices=["google", "outlook"])
+    connect.add_argument("--resource", required=True, help="the id of the calendar's resource")
+    connect.set_defaults(run=_command("connect"))
     migrate = commands.add_parser("migrate", help="upgrade the database; print its revision")
     migrate.set_defaults(run=_command("migrate"))
 

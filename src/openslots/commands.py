@@ -21,6 +21,7 @@ from openslots import demo, server
 from openslots.config import Config
 from openslots.credentials import cipher_for, generate_key
 from openslots.errors import NotFound, ValidationError
+from openslots.oauth.cli_flow import connect_from_shell
 from openslots.store import catalog, organizations
 from openslots.store.connections import (
     all_connections,
@@ -35,6 +36,7 @@ from openslots.sync.services import SyncServices
 from openslots.sync.worker import worker_name
 
 __all__ = [
+    "connect",
     "connections_list",
     "keys_create",
     "migrate",
@@ -350,3 +352,29 @@ def sync(args: argparse.Namespace, config: Config) -> int:
         database.dispose()
     failed = sum(1 for status in results.values() if status in {"error", "needs_reauth"})
     return 1 if failed else 0
+
+
+def connect(args: argparse.Namespace, config: Config) -> int:
+    """Connect a Google or Outlook calendar from a terminal: print the consent URL, read back
+    the address the browser landed on, store the tokens and the connection."""
+    database = _database(config)
+    try:
+        with database.read() as connection:
+            org_id = catalog.org_of_resource(connection, args.resource)
+        if org_id is None:
+            raise NotFound(f"no resource {args.resource}")
+        row, reconnected = connect_from_shell(
+            SyncServices.from_config(config),
+            database,
+            clock=_now,
+            provider=args.provider,
+            org_id=org_id,
+            resource_id=args.resource,
+            write=lambda text: print(text, file=sys.stderr),
+        )
+    finally:
+        database.dispose()
+    verb = "Reconnected" if reconnected else "Connected"
+    print(f"{verb} {args.provider} calendar: connection {row['id']}", file=sys.stderr)
+    print(json.dumps({"id": row["id"], "status": row["status"], "reconnected": reconnected}))
+    return 0

@@ -433,6 +433,10 @@ CONNECTION_ENTRIES = [
           body={**ICS_BODY, "resource_id": "<b:resource>"}),
     Entry("list the connections of B's resource", "GET", "/v1/connections",
           params={"resource_id": "<b:resource>"}),
+    Entry("authorize Google for B's resource", "GET", "/v1/oauth/google/authorize",
+          params={"resource_id": "<b:resource>"}),
+    Entry("authorize Outlook for B's resource", "GET", "/v1/oauth/outlook/authorize",
+          params={"resource_id": "<b:resource>"}),
     Entry("availability of B's service with sync", "GET", "/v1/availability",
           params={**WINDOW, "service_id": "<b:service>", "sync": "true"}),
 ]  # fmt: skip

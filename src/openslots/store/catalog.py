@@ -35,6 +35,7 @@ __all__ = [
     "get",
     "get_org",
     "list_objects",
+    "org_of_resource",
     "set_org_schedule",
     "update_object",
 ]
@@ -256,6 +257,15 @@ def get(connection: Connection, org_id: str, kind: str, object_id: str) -> Obj:
     if row is None:
         raise NotFound(_NOUNS[kind])
     return _to_obj(kind, row, _members(connection, kind, [object_id])[object_id])
+
+
+def org_of_resource(connection: Connection, resource_id: str) -> str | None:
+    """The organization a resource belongs to, for operators' commands that name only the
+    resource (``openslots connect``); None when there is no such resource."""
+    row = connection.execute(
+        select(resources.c.org_id).where(resources.c.id == resource_id)
+    ).first()
+    return None if row is None else str(row.org_id)
 
 
 def list_objects(

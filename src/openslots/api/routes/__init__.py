@@ -8,6 +8,7 @@ from openslots.api.routes import (
     feeds,
     health,
     keys,
+    oauth,
     reservations,
 )
 
@@ -17,6 +18,7 @@ ROUTERS = [
     catalog.router,
     blocks.router,
     connections.router,
+    oauth.router,
     availability.router,
     reservations.router,
     feeds.router,
