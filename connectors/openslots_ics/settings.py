@@ -14,16 +14,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from openslots.sync.contract import ValidationError
+from openslots.sync.contract import ValidationError, validate_owner_emails
 
 from .urls import INVALID, display_url, url_problem
 
-__all__ = ["MAX_EMAILS", "owner_emails", "separate_secrets", "validate_settings"]
+__all__ = ["owner_emails", "separate_secrets", "validate_settings"]
 
 SETTINGS = ("url", "emails")
 CREDENTIALS = ("url", "username", "password")
-MAX_EMAILS = 50
-_MAX_EMAIL_LENGTH = 320  # RFC 5321: 64 for the local part, 255 for the domain, and the "@"
 _REDACTED = "/…"
 
 
@@ -64,7 +62,7 @@ def validate_settings(settings: Mapping[str, Any], credentials: Mapping[str, Any
         if key not in CREDENTIALS:
             raise ValidationError(f"credentials.{key}", _unknown("credentials", CREDENTIALS))
     _validate_url(settings, credentials)
-    _validate_emails(settings.get("emails"))
+    validate_owner_emails(settings.get("emails"))
     username, password = credentials.get("username"), credentials.get("password")
     if username is not None and (not isinstance(username, str) or not username):
         raise ValidationError("credentials.username", "must be a non-empty string")
@@ -99,22 +97,3 @@ def _validate_url(settings: Mapping[str, Any], credentials: Mapping[str, Any]) -
         raise ValidationError(
             field, "is the shortened form openslots shows, not the feed's full address"
         )
-
-
-def _validate_emails(emails: object) -> None:
-    if emails is None:
-        return
-    if not isinstance(emails, list):
-        raise ValidationError("settings.emails", "must be a list of e-mail addresses")
-    if len(emails) > MAX_EMAILS:
-        raise ValidationError("settings.emails", f"may hold at most {MAX_EMAILS} addresses")
-    for index, email in enumerate(emails):
-        field = f"settings.emails.{index}"
-        if not isinstance(email, str):
-            raise ValidationError(field, "must be an e-mail address (a string)")
-        text = email.strip()
-        local, at, domain = text.rpartition("@")
-        if not at or not local or not domain or any(c.isspace() for c in text):
-            raise ValidationError(field, "must be an e-mail address such as ada@example.org")
-        if len(text) > _MAX_EMAIL_LENGTH:
-            raise ValidationError(field, f"is longer than {_MAX_EMAIL_LENGTH} characters")

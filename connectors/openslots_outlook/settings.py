@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from openslots.sync.contract import ValidationError
+from openslots.sync.contract import ValidationError, validate_owner_emails
 
 __all__ = ["DEFAULT", "calendar_choice", "validate_settings"]
 
@@ -25,10 +25,8 @@ DEFAULT = "default"
 SETTINGS = ("calendars", "emails")
 CREDENTIALS = ("token_cache", "home_account_id")
 MAX_CALENDARS = 50
-MAX_EMAILS = 50
 # Graph calendar ids are base64 of ~100 bytes; anything far longer is not one.
 _MAX_ID_LENGTH = 512
-_MAX_EMAIL_LENGTH = 320
 
 
 def validate_settings(settings: Mapping[str, Any], credentials: Mapping[str, Any]) -> None:
@@ -42,7 +40,7 @@ def validate_settings(settings: Mapping[str, Any], credentials: Mapping[str, Any
         if key not in CREDENTIALS:
             raise ValidationError(f"credentials.{key}", _unknown("credentials", CREDENTIALS))
     _validate_calendars(settings.get("calendars", DEFAULT))
-    _validate_emails(settings.get("emails"))
+    validate_owner_emails(settings.get("emails"))
     for key in CREDENTIALS:
         value = credentials.get(key)
         if not isinstance(value, str) or not value.strip():
@@ -78,22 +76,3 @@ def _validate_calendars(calendars: object) -> None:
             raise ValidationError(field, "must be a calendar id (a non-empty string)")
         if len(calendar) > _MAX_ID_LENGTH or any(c.isspace() for c in calendar):
             raise ValidationError(field, "is not a Graph calendar id")
-
-
-def _validate_emails(emails: object) -> None:
-    if emails is None:
-        return
-    if not isinstance(emails, list):
-        raise ValidationError("settings.emails", "must be a list of e-mail addresses")
-    if len(emails) > MAX_EMAILS:
-        raise ValidationError("settings.emails", f"may hold at most {MAX_EMAILS} addresses")
-    for index, email in enumerate(emails):
-        field = f"settings.emails.{index}"
-        if not isinstance(email, str):
-            raise ValidationError(field, "must be an e-mail address (a string)")
-        text = email.strip()
-        local, at, domain = text.rpartition("@")
-        if not at or not local or not domain or any(c.isspace() for c in text):
-            raise ValidationError(field, "must be an e-mail address such as ada@example.org")
-        if len(text) > _MAX_EMAIL_LENGTH:
-            raise ValidationError(field, f"is longer than {_MAX_EMAIL_LENGTH} characters")

@@ -178,6 +178,7 @@ def test_the_public_surface_is_pinned() -> None:
         "TransientError",
         "ValidationError",
         "retry_after_seconds",
+        "validate_owner_emails",
     ]
     # One error tree: the contract re-exports openslots.errors, it does not copy it.
     for name in ("AuthRevoked", "CursorExpired", "FeedInvalid", "RateLimited", "TransientError"):

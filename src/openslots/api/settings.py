@@ -6,11 +6,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from starlette.requests import Request
+
 from openslots.engine.plan import Limits
+from openslots.errors import ConfigurationError
 from openslots.store.database import Database
 from openslots.sync.services import SyncServices
 
-__all__ = ["ApiSettings", "system_clock"]
+__all__ = ["ApiSettings", "app_settings", "sync_services", "system_clock"]
 
 
 def system_clock() -> int:
@@ -35,3 +38,17 @@ class ApiSettings:
     max_page_size: int = 500
     # Calendar sync in this process (connections API, on-demand sync); None: not available.
     sync: SyncServices | None = None
+
+
+def app_settings(request: Request) -> ApiSettings:
+    """The settings of the app serving ``request``."""
+    settings: ApiSettings = request.app.state.settings
+    return settings
+
+
+def sync_services(request: Request) -> SyncServices:
+    """The sync side of the app serving ``request``; ConfigurationError when it has none."""
+    services = app_settings(request).sync
+    if services is None:
+        raise ConfigurationError("calendar sync is not configured in this process")
+    return services

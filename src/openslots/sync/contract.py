@@ -97,6 +97,7 @@ __all__ = [
     "TransientError",
     "ValidationError",
     "retry_after_seconds",
+    "validate_owner_emails",
 ]
 
 HttpClientFactory = Callable[[], httpx.AsyncClient]
@@ -121,6 +122,32 @@ def retry_after_seconds(value: str | None) -> float | None:
     if when.tzinfo is None:
         return None
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+MAX_OWNER_EMAILS = 50
+_MAX_EMAIL_LENGTH = 320  # RFC 5321: 64 for the local part, 255 for the domain, and the "@"
+
+
+def validate_owner_emails(emails: object, field: str = "settings.emails") -> None:
+    """Check a connection's ``emails`` setting (the owner's addresses, for declined
+    invitations): absent, or a list of at most 50 plausible addresses. Raises
+    :class:`ValidationError` naming ``field`` or the offending item (``settings.emails.2``)."""
+    if emails is None:
+        return
+    if not isinstance(emails, list):
+        raise ValidationError(field, "must be a list of e-mail addresses")
+    if len(emails) > MAX_OWNER_EMAILS:
+        raise ValidationError(field, f"may hold at most {MAX_OWNER_EMAILS} addresses")
+    for index, email in enumerate(emails):
+        item = f"{field}.{index}"
+        if not isinstance(email, str):
+            raise ValidationError(item, "must be an e-mail address (a string)")
+        text = email.strip()
+        local, at, domain = text.rpartition("@")
+        if not at or not local or not domain or any(c.isspace() for c in text):
+            raise ValidationError(item, "must be an e-mail address such as ada@example.org")
+        if len(text) > _MAX_EMAIL_LENGTH:
+            raise ValidationError(item, f"is longer than {_MAX_EMAIL_LENGTH} characters")
 
 
 @dataclass(frozen=True, slots=True)

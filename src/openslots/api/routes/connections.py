@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from openslots.api.auth import require
 from openslots.api.paging import DEFAULT_LIMIT, check_limit, page
-from openslots.api.settings import ApiSettings
+from openslots.api.settings import app_settings, sync_services
 from openslots.engine.scenario import format_instant
 from openslots.errors import ConfigurationError, ValidationError
 from openslots.store import catalog
@@ -69,18 +69,6 @@ class ConnectionPatch(BaseModel):
     credentials: dict[str, Any] | None = None
     sync_interval: Annotated[int | None, Field(ge=1, le=MAX_INTERVAL_MINUTES)] = None
     enabled: bool | None = None
-
-
-def _settings(request: Request) -> ApiSettings:
-    settings: ApiSettings = request.app.state.settings
-    return settings
-
-
-def _sync(request: Request) -> SyncServices:
-    services = _settings(request).sync
-    if services is None:
-        raise ConfigurationError("calendar sync is not configured in this process")
-    return services
 
 
 def _on_demand(request: Request) -> OnDemandSync:
@@ -140,8 +128,8 @@ def _checked_body(
 @router.post("/connections", status_code=201)
 def create(request: Request, key: Writer, body: ConnectionIn) -> dict[str, Any]:
     """The new connection (credentials are not shown); its first sync is due at once."""
-    settings = _settings(request)
-    services = _sync(request)
+    settings = app_settings(request)
+    services = sync_services(request)
     with settings.database.read() as connection:
         # Another organization's resource is a 404 before anything else is looked at.
         catalog.get(connection, key.org_id, "resources", body.resource_id)
@@ -173,7 +161,7 @@ def list_all(
     after: str | None = None,
 ) -> dict[str, Any]:
     """The organization's connections by id, optionally of one resource or one status."""
-    settings = _settings(request)
+    settings = app_settings(request)
     check_limit(limit, settings.max_page_size)
     if status is not None and status not in STATUSES:
         raise ValidationError("status", f"must be one of {', '.join(STATUSES)}")
@@ -192,7 +180,7 @@ def list_all(
 
 @router.get("/connections/{connection_id}")
 def get_one(request: Request, key: Reader, connection_id: str) -> dict[str, Any]:
-    with _settings(request).database.read() as connection:
+    with app_settings(request).database.read() as connection:
         return connection_out(get_connection(connection, key.org_id, connection_id))
 
 
@@ -203,8 +191,8 @@ def patch(
     """Change what the body names. New settings or credentials are checked like a new
     connection's (settings replace the old ones whole, and so do credentials) and start the
     connection over: status ``pending``, due at once."""
-    settings = _settings(request)
-    services = _sync(request)
+    settings = app_settings(request)
+    services = sync_services(request)
     database: Database = settings.database
     token: bytes | None = None
     replace = body.settings is not None or body.credentials is not None
@@ -244,7 +232,7 @@ def patch(
 def delete(request: Request, key: Writer, connection_id: str) -> Response:
     """The connection and every block it synced are gone (its resource's availability shows
     it at once)."""
-    with _settings(request).database.write() as connection:
+    with app_settings(request).database.write() as connection:
         delete_connection(connection, key.org_id, connection_id)
     return Response(status_code=204)
 
@@ -255,7 +243,7 @@ async def sync_now(request: Request, key: Writer, connection_id: str) -> dict[st
     runs out (``sync`` is then ``stale``: the sync goes on in the background). ``sync`` says
     how this sync went: ``ok``, ``error``, ``needs_reauth``, ``skipped`` (disabled, or waiting
     for a reconnect) or ``stale``."""
-    settings = _settings(request)
+    settings = app_settings(request)
     with settings.database.read() as connection:
         get_connection(connection, key.org_id, connection_id)
     outcome = await _on_demand(request).run(key.org_id, [connection_id])

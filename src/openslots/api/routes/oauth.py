@@ -20,32 +20,18 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from openslots.api.auth import require
 from openslots.api.routes.connections import connection_out
-from openslots.api.settings import ApiSettings
-from openslots.errors import ConfigurationError
+from openslots.api.settings import app_settings, sync_services
 from openslots.oauth import PROVIDERS
 from openslots.oauth.connect import begin, complete
 from openslots.oauth.state import STATE_TTL_SECONDS, NonceLedger
 from openslots.store import catalog
 from openslots.store.keys import ApiKey
-from openslots.sync.services import SyncServices
 
 router = APIRouter(prefix="/v1/oauth", tags=["oauth"])
 
 Writer = Annotated[ApiKey, Depends(require("write"))]
 
 _ledger_lock = threading.Lock()
-
-
-def _settings(request: Request) -> ApiSettings:
-    settings: ApiSettings = request.app.state.settings
-    return settings
-
-
-def _sync(request: Request) -> SyncServices:
-    services = _settings(request).sync
-    if services is None:
-        raise ConfigurationError("calendar sync is not configured in this process")
-    return services
 
 
 def _ledger(request: Request) -> NonceLedger:
@@ -61,13 +47,13 @@ def _ledger(request: Request) -> NonceLedger:
 def authorize(
     request: Request, key: ApiKey, provider: str, resource_id: str, redirect: bool
 ) -> dict[str, Any] | Response:
-    settings = _settings(request)
+    settings = app_settings(request)
     with settings.database.read() as connection:
         # Another organization's resource is a 404 before anything else is looked at, even
         # in a process without sync.
         catalog.get(connection, key.org_id, "resources", resource_id)
     url = begin(
-        _sync(request),
+        sync_services(request),
         settings.database,
         now=settings.clock(),
         provider=provider,
@@ -80,9 +66,9 @@ def authorize(
 
 
 def callback(request: Request, provider: str, answer: dict[str, str | None]) -> JSONResponse:
-    settings = _settings(request)
+    settings = app_settings(request)
     row, reconnected = complete(
-        _sync(request),
+        sync_services(request),
         settings.database,
         clock=settings.clock,
         ledger=_ledger(request),
