@@ -80,14 +80,18 @@ class Fleet:
                 )
 
     def stop(self) -> None:
+        began = time.monotonic()
         for process in self.processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
         for process in self.processes:
+            # A worker finishes the syncs it runs first, each bounded by the fetch's 30 s.
             try:
-                process.wait(timeout=20)
+                process.wait(timeout=45)
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait()
+        print(f"workers stopped {time.monotonic() - began:.2f} s after SIGTERM")
 
 
 @pytest.fixture
