@@ -260,3 +260,11 @@ def test_an_ics_feed_url_is_a_secret(
     for shown in (str(created), str(listed), dump(database)):
         assert "private-0f9e8d7c" not in shown
         assert "ann%40example.com" not in shown
+
+
+@pytest.mark.parametrize(
+    ("params", "field"), [({"status": "broken"}, "status"), ({"limit": 0}, "limit")]
+)
+def test_bad_list_parameters_are_400s(shop: Shop, params: dict[str, Any], field: str) -> None:
+    error = error_of(shop.get("/v1/connections", **params), 400)
+    assert error["field"] == field

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from openslots.api.auth import require
 from openslots.api.schemas_blocks import BlockIn, block_out, parse_window
-from openslots.api.settings import ApiSettings
+from openslots.api.settings import app_settings
 from openslots.store import catalog
 from openslots.store.blocks import blocks_in_window, create_manual_block, delete_manual_block
 from openslots.store.keys import ApiKey
@@ -25,11 +25,6 @@ router = APIRouter(prefix="/v1", tags=["blocks"])
 
 Reader = Annotated[ApiKey, Depends(require("read"))]
 Writer = Annotated[ApiKey, Depends(require("write"))]
-
-
-def _settings(request: Request) -> ApiSettings:
-    settings: ApiSettings = request.app.state.settings
-    return settings
 
 
 @router.get("/resources/{resource_id}/blocks")
@@ -43,7 +38,7 @@ def list_blocks(
     timezone: str | None = None,
 ) -> dict[str, Any]:
     """Blocks overlapping ``[start, end)``, by start; instants in UTC with ``Z``."""
-    settings = _settings(request)
+    settings = app_settings(request)
     window_start, window_end = parse_window(start, end, timezone, settings.limits.max_window_days)
     with settings.database.read() as connection:
         catalog.get(connection, key.org_id, "resources", resource_id)
@@ -53,7 +48,7 @@ def list_blocks(
 
 @router.post("/resources/{resource_id}/blocks", status_code=201)
 def create_block(request: Request, key: Writer, resource_id: str, body: BlockIn) -> dict[str, Any]:
-    with _settings(request).database.write() as connection:
+    with app_settings(request).database.write() as connection:
         resource = catalog.get(connection, key.org_id, "resources", resource_id)
         block = create_manual_block(
             connection, key.org_id, resource_id, body.values(resource["timezone"])
@@ -63,6 +58,6 @@ def create_block(request: Request, key: Writer, resource_id: str, body: BlockIn)
 
 @router.delete("/resources/{resource_id}/blocks/{block_id}", status_code=204)
 def delete_block(request: Request, key: Writer, resource_id: str, block_id: str) -> Response:
-    with _settings(request).database.write() as connection:
+    with app_settings(request).database.write() as connection:
         delete_manual_block(connection, key.org_id, resource_id, block_id)
     return Response(status_code=204)

@@ -31,7 +31,7 @@ from openslots.api.schemas_catalog import (
     catalog_values,
     schedule_document,
 )
-from openslots.api.settings import ApiSettings
+from openslots.api.settings import app_settings
 from openslots.store import catalog
 from openslots.store.keys import ApiKey
 
@@ -46,16 +46,11 @@ ScheduleBody = Annotated[
 Obj = dict[str, Any]
 
 
-def _settings(request: Request) -> ApiSettings:
-    settings: ApiSettings = request.app.state.settings
-    return settings
-
-
 # -- shared handlers ------------------------------------------------------------------------
 
 
 def _list(request: Request, key: ApiKey, kind: str, limit: int, after: str | None) -> Obj:
-    settings = _settings(request)
+    settings = app_settings(request)
     check_limit(limit, settings.max_page_size)
     with settings.database.read() as connection:
         return page(
@@ -68,37 +63,37 @@ def _list(request: Request, key: ApiKey, kind: str, limit: int, after: str | Non
 
 def _create(request: Request, key: ApiKey, kind: str, body: Any) -> Obj:
     values = catalog_values(kind, body)
-    with _settings(request).database.write() as connection:
+    with app_settings(request).database.write() as connection:
         return catalog.create(connection, key.org_id, kind, values)
 
 
 def _get(request: Request, key: ApiKey, kind: str, object_id: str) -> Obj:
-    with _settings(request).database.read() as connection:
+    with app_settings(request).database.read() as connection:
         return catalog.get(connection, key.org_id, kind, object_id)
 
 
 def _patch(request: Request, key: ApiKey, kind: str, object_id: str, body: Any) -> Obj:
-    with _settings(request).database.write() as connection:
+    with app_settings(request).database.write() as connection:
         current = catalog.get(connection, key.org_id, kind, object_id)
         values = catalog_values(kind, body, current)
         return catalog.update_object(connection, key.org_id, kind, object_id, values)
 
 
 def _delete(request: Request, key: ApiKey, kind: str, object_id: str) -> Response:
-    with _settings(request).database.write() as connection:
+    with app_settings(request).database.write() as connection:
         catalog.delete_object(connection, key.org_id, kind, object_id)
     return Response(status_code=204)
 
 
 def _put_schedule(request: Request, key: ApiKey, kind: str, object_id: str, document: Any) -> Obj:
     schedule = schedule_document(document, "")
-    with _settings(request).database.write() as connection:
+    with app_settings(request).database.write() as connection:
         catalog.update_object(connection, key.org_id, kind, object_id, {"schedule": schedule})
     return schedule
 
 
 def _delete_schedule(request: Request, key: ApiKey, kind: str, object_id: str) -> Response:
-    with _settings(request).database.write() as connection:
+    with app_settings(request).database.write() as connection:
         catalog.update_object(connection, key.org_id, kind, object_id, {"schedule": None})
     return Response(status_code=204)
 
@@ -114,13 +109,13 @@ def _get_schedule(request: Request, key: ApiKey, kind: str, object_id: str) -> O
 @router.get("/organization", tags=["organization"])
 def get_organization(request: Request, key: Reader) -> Obj:
     """The caller's organization: id, slug, name and default schedule (business hours)."""
-    with _settings(request).database.read() as connection:
+    with app_settings(request).database.read() as connection:
         return catalog.get_org(connection, key.org_id)
 
 
 @router.get("/organization/schedule", tags=["organization"])
 def get_organization_schedule(request: Request, key: Reader) -> Obj | None:
-    with _settings(request).database.read() as connection:
+    with app_settings(request).database.read() as connection:
         schedule: Obj | None = catalog.get_org(connection, key.org_id)["schedule"]
         return schedule
 
@@ -129,14 +124,14 @@ def get_organization_schedule(request: Request, key: Reader) -> Obj | None:
 def put_organization_schedule(request: Request, key: Writer, document: ScheduleBody) -> Obj:
     """Replace the business hours every resource without a schedule (or team schedule) uses."""
     schedule = schedule_document(document, "")
-    with _settings(request).database.write() as connection:
+    with app_settings(request).database.write() as connection:
         catalog.set_org_schedule(connection, key.org_id, schedule)
     return schedule
 
 
 @router.delete("/organization/schedule", status_code=204, tags=["organization"])
 def delete_organization_schedule(request: Request, key: Writer) -> Response:
-    with _settings(request).database.write() as connection:
+    with app_settings(request).database.write() as connection:
         catalog.set_org_schedule(connection, key.org_id, None)
     return Response(status_code=204)
 

@@ -24,7 +24,7 @@ from openslots.api.auth import require
 from openslots.api.paging import DEFAULT_LIMIT, check_limit, page
 from openslots.api.settings import app_settings, sync_services
 from openslots.engine.scenario import format_instant
-from openslots.errors import ConfigurationError, ValidationError
+from openslots.errors import BadParameter, ConfigurationError, ValidationError
 from openslots.store import catalog
 from openslots.store.connections import (
     create_connection,
@@ -164,7 +164,7 @@ def list_all(
     settings = app_settings(request)
     check_limit(limit, settings.max_page_size)
     if status is not None and status not in STATUSES:
-        raise ValidationError("status", f"must be one of {', '.join(STATUSES)}")
+        raise BadParameter("status", f"must be one of {', '.join(STATUSES)}")
     with settings.database.read() as connection:
         if resource_id is not None:
             catalog.get(connection, key.org_id, "resources", resource_id)

@@ -39,7 +39,7 @@ from openslots.api.freebusy_ics import (
     freebusy_calendar,
 )
 from openslots.api.paging import DEFAULT_LIMIT, check_limit, page
-from openslots.api.settings import ApiSettings
+from openslots.api.settings import app_settings
 from openslots.engine.scenario import format_instant
 from openslots.store.feeds import (
     DAY,
@@ -81,11 +81,6 @@ class FeedIn(BaseModel):
     ] = 60
 
 
-def _settings(request: Request) -> ApiSettings:
-    settings: ApiSettings = request.app.state.settings
-    return settings
-
-
 def feed_out(feed: Feed) -> dict[str, Any]:
     """A feed as listed: never its token, nor the addresses that contain it."""
     return {
@@ -103,7 +98,7 @@ def _mint(request: Request, key: ApiKey, body: FeedIn | None, **subject: str) ->
     """Mint a feed of ``subject`` (``resource_id=`` or ``team_id=``); the answer carries the
     token and the addresses built on it, which are never shown again."""
     body = body or FeedIn()
-    settings = _settings(request)
+    settings = app_settings(request)
     with settings.database.write() as connection:
         feed, token = mint_feed(
             connection,
@@ -138,6 +133,20 @@ def create_team_feed(
     return _mint(request, key, body, team_id=team_id)
 
 
+def _list(
+    request: Request, key: ApiKey, limit: int, after: str | None, **subject: str
+) -> dict[str, Any]:
+    settings = app_settings(request)
+    check_limit(limit, settings.max_page_size)
+    with settings.database.read() as connection:
+        return page(
+            lambda n, cursor: list_feeds(connection, key.org_id, limit=n, after=cursor, **subject),
+            limit,
+            after,
+            feed_out,
+        )
+
+
 @router.get("/v1/resources/{resource_id}/feeds")
 def list_resource_feeds(
     request: Request,
@@ -146,17 +155,7 @@ def list_resource_feeds(
     limit: int = DEFAULT_LIMIT,
     after: str | None = None,
 ) -> dict[str, Any]:
-    settings = _settings(request)
-    check_limit(limit, settings.max_page_size)
-    with settings.database.read() as connection:
-        return page(
-            lambda n, cursor: list_feeds(
-                connection, key.org_id, resource_id=resource_id, limit=n, after=cursor
-            ),
-            limit,
-            after,
-            feed_out,
-        )
+    return _list(request, key, limit, after, resource_id=resource_id)
 
 
 @router.get("/v1/teams/{team_id}/feeds")
@@ -167,29 +166,19 @@ def list_team_feeds(
     limit: int = DEFAULT_LIMIT,
     after: str | None = None,
 ) -> dict[str, Any]:
-    settings = _settings(request)
-    check_limit(limit, settings.max_page_size)
-    with settings.database.read() as connection:
-        return page(
-            lambda n, cursor: list_feeds(
-                connection, key.org_id, team_id=team_id, limit=n, after=cursor
-            ),
-            limit,
-            after,
-            feed_out,
-        )
+    return _list(request, key, limit, after, team_id=team_id)
 
 
 @router.get("/v1/feeds/{feed_id}")
 def get_one(request: Request, key: Reader, feed_id: str) -> dict[str, Any]:
-    with _settings(request).database.read() as connection:
+    with app_settings(request).database.read() as connection:
         return feed_out(get_feed(connection, key.org_id, feed_id))
 
 
 @router.delete("/v1/feeds/{feed_id}", status_code=204)
 def revoke(request: Request, key: Writer, feed_id: str) -> Response:
     """Revoke the feed: its token answers 404 from the commit on, in every process."""
-    with _settings(request).database.write() as connection:
+    with app_settings(request).database.write() as connection:
         delete_feed(connection, key.org_id, feed_id)
     return Response(status_code=204)
 
@@ -239,7 +228,7 @@ Render = Callable[[Feed, FeedBusy, int], bytes]
 
 
 def _serve(request: Request, token: str, render: Render) -> Response:
-    settings = _settings(request)
+    settings = app_settings(request)
     now = settings.clock()
     with settings.database.read() as connection:
         feed = feed_by_token(connection, token)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from openslots.api.auth import key_cache, require
 from openslots.api.paging import DEFAULT_LIMIT, check_limit, page
-from openslots.api.settings import ApiSettings
+from openslots.api.settings import app_settings
 from openslots.engine.scenario import format_instant
 from openslots.store.keys import ApiKey, get_key, list_keys, mint_key, revoke_key
 
@@ -31,11 +31,6 @@ class KeyIn(BaseModel):
         list[Literal["read", "write", "admin"]],
         Field(min_length=1, max_length=3, description="admin > write > read"),
     ]
-
-
-def _settings(request: Request) -> ApiSettings:
-    settings: ApiSettings = request.app.state.settings
-    return settings
 
 
 def _instant(value: int | None) -> str | None:
@@ -58,7 +53,7 @@ def key_out(key: ApiKey) -> dict[str, Any]:
 @router.post("/api-keys", status_code=201)
 def create_key(request: Request, caller: Admin, body: KeyIn) -> dict[str, Any]:
     """The new key with its ``token``: shown here once, never again."""
-    settings = _settings(request)
+    settings = app_settings(request)
     with settings.database.write() as connection:
         key, token = mint_key(connection, caller.org_id, body.scopes, body.name, settings.clock())
     return {**key_out(key), "token": token}
@@ -68,7 +63,7 @@ def create_key(request: Request, caller: Admin, body: KeyIn) -> dict[str, Any]:
 def list_api_keys(
     request: Request, caller: Admin, limit: int = DEFAULT_LIMIT, after: str | None = None
 ) -> dict[str, Any]:
-    settings = _settings(request)
+    settings = app_settings(request)
     check_limit(limit, settings.max_page_size)
     with settings.database.read() as connection:
         return page(
@@ -81,13 +76,13 @@ def list_api_keys(
 
 @router.get("/api-keys/{key_id}")
 def get_api_key(request: Request, caller: Admin, key_id: str) -> dict[str, Any]:
-    with _settings(request).database.read() as connection:
+    with app_settings(request).database.read() as connection:
         return key_out(get_key(connection, caller.org_id, key_id))
 
 
 @router.delete("/api-keys/{key_id}", status_code=204)
 def revoke_api_key(request: Request, caller: Admin, key_id: str) -> Response:
-    settings = _settings(request)
+    settings = app_settings(request)
     with settings.database.write() as connection:
         revoke_key(connection, caller.org_id, key_id, settings.clock())
     # Verified keys are remembered briefly; this process forgets them at once.

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 from openslots.api import booking
 from openslots.api.auth import Caller, require
 from openslots.api.idempotency import HEADER, check_key
-from openslots.api.settings import ApiSettings
+from openslots.api.settings import app_settings
 from openslots.engine.scenario import MAX_COUNT, MAX_DURATION, parse_instant
 from openslots.errors import BadParameter, ValidationError
 from openslots.store import catalog, reservations
@@ -103,11 +103,6 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _settings(request: Request) -> ApiSettings:
-    settings: ApiSettings = request.app.state.settings
-    return settings
-
-
 def _slot(body: HoldIn) -> booking.SlotRequest:
     return booking.SlotRequest(
         service_id=body.service_id,
@@ -121,7 +116,7 @@ def _slot(body: HoldIn) -> booking.SlotRequest:
 @router.post("/holds", status_code=201, response_model=HoldOut, responses=_REFUSALS)
 def create_hold(body: HoldIn, request: Request, caller: Writer) -> dict[str, Any]:
     """Hold a slot: its seats are taken until ``expires_at`` (or release, or confirmation)."""
-    settings = _settings(request)
+    settings = app_settings(request)
     ttl = settings.hold_ttl_seconds if body.ttl_seconds is None else body.ttl_seconds
     if ttl > settings.max_hold_ttl_seconds:
         raise ValidationError(
@@ -132,7 +127,7 @@ def create_hold(body: HoldIn, request: Request, caller: Writer) -> dict[str, Any
 
 @router.get("/holds/{hold_id}", response_model=HoldOut)
 def get_hold(hold_id: str, request: Request, caller: Caller) -> dict[str, Any]:
-    settings = _settings(request)
+    settings = app_settings(request)
     with settings.database.read() as connection:
         hold = reservations.get_hold(connection, caller.org_id, hold_id)
     return booking.hold_out(hold, settings.clock())
@@ -141,7 +136,7 @@ def get_hold(hold_id: str, request: Request, caller: Caller) -> dict[str, Any]:
 @router.delete("/holds/{hold_id}", response_model=HoldOut)
 def release_hold(hold_id: str, request: Request, caller: Writer) -> dict[str, Any]:
     """Release a hold: its seats are free at once. Answers the hold (``status: released``)."""
-    return booking.release_hold(_settings(request), caller.org_id, hold_id)
+    return booking.release_hold(app_settings(request), caller.org_id, hold_id)
 
 
 @router.post("/bookings", status_code=201, response_model=BookingOut, responses=_REFUSALS)
@@ -157,13 +152,13 @@ def create_booking(
     given = body.model_dump(exclude_none=True)
     if "start" in given:
         given["start"] = parse_instant(given["start"], "start")
-    answer = booking.place_booking(_settings(request), caller.org_id, given, key)
+    answer = booking.place_booking(app_settings(request), caller.org_id, given, key)
     return JSONResponse(answer.body, status_code=answer.status, headers=answer.headers())
 
 
 @router.get("/bookings/{booking_id}", response_model=BookingOut)
 def get_booking(booking_id: str, request: Request, caller: Caller) -> dict[str, Any]:
-    with _settings(request).database.read() as connection:
+    with app_settings(request).database.read() as connection:
         return booking.booking_out(reservations.get_booking(connection, caller.org_id, booking_id))
 
 
@@ -190,7 +185,7 @@ def list_bookings(
 ) -> dict[str, Any]:
     """Bookings in start order, those overlapping ``[start, end)`` when given, of one resource
     when ``resource_id`` is given; cancelled ones too unless ``status`` says otherwise."""
-    settings = _settings(request)
+    settings = app_settings(request)
     if not 1 <= limit <= settings.max_page_size:
         raise BadParameter("limit", f"must be between 1 and {settings.max_page_size}")
     lo, hi = _param_instant(start, "start"), _param_instant(end, "end")
@@ -218,4 +213,4 @@ def list_bookings(
 @router.delete("/bookings/{booking_id}", response_model=BookingOut)
 def cancel_booking(booking_id: str, request: Request, caller: Writer) -> dict[str, Any]:
     """Cancel a booking: its seats are free at once. Answers the booking (``cancelled``)."""
-    return booking.cancel_booking(_settings(request), caller.org_id, booking_id)
+    return booking.cancel_booking(app_settings(request), caller.org_id, booking_id)
